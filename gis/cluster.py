@@ -1,0 +1,184 @@
+"""The project-local PostgreSQL + PostGIS cluster kept under .onemap/ (start, stop, status)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from gis.errors import ClusterError
+from gis.settings import Settings
+
+SUPERUSER = "onemap"
+UNPRIVILEGED = "postgres"
+
+
+def pg_bindir() -> Path:
+    """The directory of initdb/pg_ctl: the newest /usr/lib/postgresql/N/bin, else PATH."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if candidates:
+        return Path(candidates[-1])
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).resolve().parent
+    raise ClusterError(
+        "PostgreSQL is not installed (no pg_ctl found). On Debian/Ubuntu run "
+        "`apt-get install postgresql postgresql-15-postgis-3`, or `make demo` which does it."
+    )
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts TCP connections on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.3)
+        return s.connect_ex((host, port)) == 0
+
+
+@dataclass
+class LocalCluster:
+    """A PostgreSQL cluster in `home`, run as an unprivileged user, on a remembered port."""
+
+    home: Path
+    preferred_port: int
+    db_name: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalCluster:
+        return cls(Path(settings.home), settings.db_port, settings.db_name)
+
+    # --- paths -------------------------------------------------------------------------
+    @property
+    def datadir(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def sockdir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def logfile(self) -> Path:
+        return self.home / "log" / "postgres.log"
+
+    @property
+    def portfile(self) -> Path:
+        return self.home / "port"
+
+    # --- running commands as the right user -------------------------------------------
+    def _as_owner(self, argv: list[str]) -> list[str]:
+        if os.geteuid() == 0:
+            return ["runuser", "-u", UNPRIVILEGED, "--", *argv]
+        return argv
+
+    def _run(self, argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(self._as_owner(argv), capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise ClusterError(
+                f"`{' '.join(argv)}` failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
+                f"\nSee {self.logfile} for the server's log."
+            )
+        return proc
+
+    def _own(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam(UNPRIVILEGED)
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+
+    # --- state -------------------------------------------------------------------------
+    def initialised(self) -> bool:
+        return (self.datadir / "PG_VERSION").exists()
+
+    def running_port(self) -> int | None:
+        """The port of our running server, or None when it is not running."""
+        if not self.initialised():
+            return None
+        proc = self._run([str(pg_bindir() / "pg_ctl"), "status", "-D", str(self.datadir)], check=False)
+        if proc.returncode != 0:
+            return None
+        pid_lines = (self.datadir / "postmaster.pid").read_text().splitlines()
+        return int(pid_lines[3]) if len(pid_lines) > 3 else None
+
+    def port(self) -> int:
+        """The running port, else the remembered one, else the preferred one."""
+        running = self.running_port()
+        if running:
+            return running
+        if self.portfile.exists():
+            return int(self.portfile.read_text().strip())
+        return self.preferred_port
+
+    def url(self, db_name: str | None = None) -> str:
+        return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port()}/{db_name or self.db_name}"
+
+    # --- actions -----------------------------------------------------------------------
+    def init(self) -> None:
+        """Create the cluster's data directory (once)."""
+        if self.initialised():
+            return
+        self.home.mkdir(parents=True, exist_ok=True)
+        for d in (self.datadir, self.sockdir, self.logfile.parent):
+            self._own(d)
+        self._run(
+            [
+                str(pg_bindir() / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
+                "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions",
+            ]
+        )
+        conf = self.datadir / "postgresql.conf"
+        with conf.open("a") as f:
+            f.write(
+                "\n# OneMap local cluster\nlisten_addresses = '127.0.0.1'\n"
+                "max_connections = 200\nshared_buffers = 1GB\nwork_mem = 64MB\n"
+                "maintenance_work_mem = 1GB\nsynchronous_commit = off\n"
+                "max_wal_size = 4GB\ncheckpoint_timeout = 15min\njit = off\n"
+            )
+
+    def _choose_port(self) -> int:
+        port = self.port()
+        while port_in_use(port):
+            port += 1
+            if port > 65000:
+                raise ClusterError("no free TCP port found for the local PostgreSQL cluster")
+        self.portfile.write_text(f"{port}\n")
+        return port
+
+    def start(self) -> int:
+        """Start the cluster if it is not running; return its port. Idempotent."""
+        self.init()
+        running = self.running_port()
+        if running:
+            self.portfile.write_text(f"{running}\n")
+            return running
+        port = self._choose_port()
+        self._run(
+            [
+                str(pg_bindir() / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.datadir),
+                "-l", str(self.logfile), "-o", f"-p {port} -k {self.sockdir}",
+            ]
+        )
+        self.ensure_database(self.db_name)
+        return port
+
+    def stop(self) -> bool:
+        """Stop the cluster; False when it was not running."""
+        if self.running_port() is None:
+            return False
+        self._run([str(pg_bindir() / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.datadir)])
+        return True
+
+    def ensure_database(self, name: str) -> None:
+        """Create database `name` on the local cluster if it does not exist."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port(), user=SUPERUSER, dbname="postgres", autocommit=True
+        ) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -1,0 +1,75 @@
+"""Engines and sessions for the PostGIS store; callers pass sessions down explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from gis.errors import DatabaseUnavailable
+
+
+def normalise_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// URLs and use the psycopg 3 driver."""
+    u = make_url(url)
+    if u.drivername in ("postgres", "postgresql", "postgresql+psycopg2"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    """One pooled engine per database URL."""
+    return sa.create_engine(normalise_url(url), pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def database_url() -> str:
+    """The URL in force: ONEMAP_DATABASE_URL, else the project-local cluster's."""
+    from gis.cluster import LocalCluster
+    from gis.settings import get_settings
+
+    settings = get_settings()
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    return LocalCluster.from_settings(settings).url()
+
+
+def get_engine() -> Engine:
+    """The engine of the database in force."""
+    return engine_for(database_url())
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    factory = sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def check_postgis(engine: Engine) -> str:
+    """Return the PostGIS version of the database, or raise DatabaseUnavailable."""
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(sa.text("SELECT postgis_lib_version()")).scalar_one())
+    except sa.exc.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to the database at {engine.url.render_as_string(hide_password=True)}: "
+            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}. "
+            "Start the local cluster with `onemap db start` or set ONEMAP_DATABASE_URL."
+        ) from exc
+    except sa.exc.ProgrammingError as exc:
+        raise DatabaseUnavailable(
+            "the database has no PostGIS extension; run `onemap db migrate` to create it"
+        ) from exc

@@ -1,0 +1,67 @@
+"""Domain errors of the spatial core; api/ maps them to HTTP status codes once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class OneMapError(Exception):
+    """Base of every error OneMap raises on purpose; its message says how to fix it."""
+
+
+class DatabaseUnavailable(OneMapError):
+    """The database cannot be reached or is not a PostGIS database."""
+
+
+class ClusterError(OneMapError):
+    """The project-local PostgreSQL cluster could not be managed."""
+
+
+class InvalidCRS(OneMapError):
+    """A coordinate reference system name that OneMap does not know."""
+
+
+class UnknownLayer(OneMapError):
+    """A layer name that is not in the catalogue."""
+
+
+class InvalidInput(OneMapError):
+    """A file or value that cannot be read at all (format, encoding, columns)."""
+
+
+@dataclass
+class RowError:
+    """One rejected row of an import: where it is, which field, and why."""
+
+    row: int
+    field: str
+    value: object
+    reason: str
+
+    def __str__(self) -> str:
+        value = repr(self.value)
+        if len(value) > 60:
+            value = value[:57] + "..."
+        return f"row {self.row}: {self.field}={value}: {self.reason}"
+
+
+@dataclass
+class ImportRejected(OneMapError):
+    """An import in which some rows are invalid; nothing was written."""
+
+    layer: str
+    source: str
+    errors: list[RowError] = field(default_factory=list)
+    total_rows: int = 0
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        shown = "\n".join(f"  {e}" for e in self.errors[:50])
+        more = len(self.errors) - 50
+        tail = f"\n  ... and {more} more rejected rows" if more > 0 else ""
+        return (
+            f"import of {self.layer} from {self.source} refused: {len(self.errors)} problem(s) "
+            f"in {self.total_rows} rows; nothing was written.\n{shown}{tail}"
+        )

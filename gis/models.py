@@ -1,0 +1,186 @@
+"""ORM models of the store; the schema itself is created by the Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    BigInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of OneMap's tables."""
+
+
+def _geom(kind: str) -> Geometry:
+    return Geometry(kind, srid=4326, spatial_index=False)
+
+
+class Region(Base):
+    """A district, town/street or village/community, keyed by its 12-digit statistical code."""
+
+    __tablename__ = "regions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    level: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(Text)
+    parent_code: Mapped[str | None] = mapped_column(
+        String(12), ForeignKey("regions.code", onupdate="CASCADE"), index=False
+    )
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+    __table_args__ = (
+        Index("regions_geom_idx", "geom", postgresql_using="gist"),
+        Index("regions_parent_idx", "parent_code"),
+    )
+
+
+class Grid(Base):
+    """A grid (网格) of one plan generation; current rows have no valid_to."""
+
+    __tablename__ = "grids"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(15))
+    village_code: Mapped[str] = mapped_column(
+        String(12), ForeignKey("regions.code", onupdate="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(Text)
+    leader_name: Mapped[str | None] = mapped_column(Text)
+    leader_phone: Mapped[str | None] = mapped_column(Text)
+    valid_from: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+    __table_args__ = (
+        UniqueConstraint("id", "code", name="grids_id_code_key"),
+        Index("grids_current_code_key", "code", unique=True,
+              postgresql_where=text("valid_to IS NULL")),
+        Index("grids_geom_idx", "geom", postgresql_using="gist"),
+        Index("grids_village_idx", "village_code"),
+    )
+
+
+class Unit(Base):
+    """A unit (单元), the smallest governance area, inside one grid."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(18))
+    grid_id: Mapped[int] = mapped_column(Integer)
+    grid_code: Mapped[str] = mapped_column(String(15))
+    name: Mapped[str] = mapped_column(Text)
+    leader_name: Mapped[str | None] = mapped_column(Text)
+    leader_phone: Mapped[str | None] = mapped_column(Text)
+    households: Mapped[int | None] = mapped_column(Integer)
+    party_contacts: Mapped[int | None] = mapped_column(Integer)
+    valid_from: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+    __table_args__ = (
+        ForeignKeyConstraint(["grid_id", "grid_code"], ["grids.id", "grids.code"],
+                             name="units_grid_fkey", onupdate="CASCADE"),
+        Index("units_current_code_key", "code", unique=True,
+              postgresql_where=text("valid_to IS NULL")),
+        Index("units_geom_idx", "geom", postgresql_using="gist"),
+        Index("units_grid_idx", "grid_id"),
+    )
+
+
+class _Owned:
+    """Owner columns shared by the point layers."""
+
+    grid_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("grids.id"))
+    unit_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("units.id"))
+    on_boundary: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    snap_distance_m: Mapped[float | None] = mapped_column(Float)
+
+
+class Case(_Owned, Base):
+    """A case (事件/案件): a resident report, dispute or hazard."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    category: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'reported'::text"))
+    reported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    reporter_name: Mapped[str | None] = mapped_column(Text)
+    reporter_phone: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(_geom("POINT"), nullable=False)
+    __table_args__ = (
+        Index("cases_geom_idx", "geom", postgresql_using="gist"),
+        Index("cases_grid_idx", "grid_id"),
+        Index("cases_reported_idx", "reported_at"),
+        Index("cases_status_idx", "status"),
+    )
+
+
+class Hotspot(_Owned, Base):
+    """A waterlogging or hazard spot (内涝点/隐患点), point or polygon."""
+
+    __tablename__ = "hotspots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    risk_level: Mapped[str] = mapped_column(Text)
+    last_inspected: Mapped[date | None] = mapped_column(Date)
+    geom = mapped_column(_geom("GEOMETRY"), nullable=False)
+    __table_args__ = (
+        Index("hotspots_geom_idx", "geom", postgresql_using="gist"),
+        Index("hotspots_grid_idx", "grid_id"),
+    )
+
+
+class Parcel(Base):
+    """A demolition or illegal-building parcel (征迁/违建地块); owned by its largest share."""
+
+    __tablename__ = "parcels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+    grid_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("grids.id"))
+    __table_args__ = (
+        Index("parcels_geom_idx", "geom", postgresql_using="gist"),
+        Index("parcels_grid_idx", "grid_id"),
+    )
+
+
+class Station(_Owned, Base):
+    """A service station (党群服务中心, 便民服务点, 网格议事厅, ...)."""
+
+    __tablename__ = "stations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    hours: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(_geom("POINT"), nullable=False)
+    __table_args__ = (
+        Index("stations_geom_idx", "geom", postgresql_using="gist"),
+        Index("stations_grid_idx", "grid_id"),
+    )

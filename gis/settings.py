@@ -1,0 +1,37 @@
+"""Settings read from the environment (prefix ONEMAP_) with project-local defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field can be set as ONEMAP_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    database_url: str | None = None
+    """A PostGIS URL; when unset, the project-local cluster under `home` is used."""
+    home: Path = PROJECT_ROOT / ".onemap"
+    """Where the local cluster keeps its data, socket, log and chosen port."""
+    db_port: int = 55432
+    """Preferred port of the local cluster (another free one is chosen if taken)."""
+    db_name: str = "onemap"
+    port: int = 8000
+    """Port of the HTTP server."""
+    host: str = "127.0.0.1"
+    seed: int = 20240917
+    """Seed of the demo city generator."""
+    extent_margin_m: float = 5000.0
+    """How far outside the loaded districts a coordinate may fall before it is refused."""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()
