@@ -101,5 +101,100 @@ def db_migrate() -> None:
     click.echo("schema is up to date")
 
 
+# --- demo city --------------------------------------------------------------------------
+BOUNDARIES = Path(__file__).resolve().parent.parent / "data" / "boundaries"
+
+
+@main.command("demo-city")
+@click.option("--grids", default=1000, show_default=True, help="grids (at least)")
+@click.option("--units", default=4000, show_default=True, help="units (at least)")
+@click.option("--cases", default=5000, show_default=True)
+@click.option("--hotspots", default=200, show_default=True)
+@click.option("--parcels", default=100, show_default=True)
+@click.option("--stations", default=300, show_default=True)
+@click.option("--seed", type=int, default=None, help="generator seed (default ONEMAP_SEED)")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="folder for the layer files")
+def demo_city(grids: int, units: int, cases: int, hotspots: int, parcels: int, stations: int,
+              seed: int | None, out: Path) -> None:
+    """Generate a synthetic city (boundaries and thematic layers) into files."""
+    import time
+
+    from gis.demo.city import CitySpec
+    from gis.demo.files import write_city
+    from gis.settings import get_settings
+
+    started = time.perf_counter()
+    try:
+        spec = CitySpec(grids=grids, units=units, seed=seed or get_settings().seed)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    counts = write_city(spec, out, cases, hotspots, parcels, stations)
+    click.echo(", ".join(f"{v:,} {k}" for k, v in counts.items()))
+    click.echo(f"written to {out} in {time.perf_counter() - started:.1f} s")
+
+
+@main.group()
+def demo() -> None:
+    """The demo city in the database."""
+
+
+@demo.command("load")
+@click.option("--boundaries", type=click.Path(file_okay=False, path_type=Path),
+              default=BOUNDARIES, show_default=True)
+@click.option("--cases", default=5000, show_default=True)
+def demo_load(boundaries: Path, cases: int) -> None:
+    """Load the demo city (once; a database that holds districts is left alone)."""
+    from gis.db import get_engine
+    from gis.demo.files import load_demo, loaded_counts
+    from gis.settings import get_settings
+
+    engine = get_engine()
+    summaries = load_demo(engine, boundaries, get_settings().seed, cases=cases)
+    if not summaries:
+        click.echo("demo city already loaded")
+    for s in summaries:
+        click.echo(str(s))
+    counts = loaded_counts(engine)
+    click.echo("in the database: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+
+
+# --- import / export --------------------------------------------------------------------
+def _layer_choice() -> click.Choice:
+    from gis.layerspec import LAYERS
+
+    return click.Choice(list(LAYERS))
+
+
+@main.command("import")
+@click.argument("layer", type=_layer_choice())
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--crs", help="CRS of a file that declares none, e.g. EPSG:4490 or EPSG:4549")
+@click.option("--encoding", help="text encoding of a Shapefile or CSV, e.g. GBK")
+@click.option("--lon-col", help="CSV column of longitudes (default: lon, lng, longitude, x, 经度)")
+@click.option("--lat-col", help="CSV column of latitudes (default: lat, latitude, y, 纬度)")
+def import_cmd(layer: str, file: Path, crs: str | None, encoding: str | None,
+               lon_col: str | None, lat_col: str | None) -> None:
+    """Import FILE (GeoJSON, GeoPackage, Shapefile or CSV) into LAYER, all or nothing."""
+    from gis.db import get_engine
+    from gis.io.importer import import_file
+
+    summary = import_file(get_engine(), layer, file, crs=crs, encoding=encoding,
+                          lon_col=lon_col, lat_col=lat_col, progress=True)
+    click.echo(str(summary))
+
+
+@main.command("export")
+@click.argument("layer", type=_layer_choice())
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export_cmd(layer: str, file: Path) -> None:
+    """Export LAYER to FILE (.geojson, .gpkg or .shp)."""
+    from gis.db import get_engine
+    from gis.io.export import export_layer
+
+    n = export_layer(get_engine(), layer, file)
+    click.echo(f"exported {n:,} {layer} to {file}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,82 @@
+"""Coordinate reference systems accepted on the way in, and the transforms to EPSG:4326."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from gis.errors import InvalidCRS
+
+STORAGE_EPSG = 4326
+CGCS2000 = 4490
+GK_ZONES = range(4513, 4555)  # CGCS2000 3-degree Gauss-Krüger zones (with and without prefix)
+ACCEPTED = "EPSG:4326, EPSG:4490 (CGCS2000) or a CGCS2000 3-degree Gauss-Krüger zone EPSG:4513-4554"
+
+_ALIASES = {"WGS84": 4326, "WGS 84": 4326, "CRS84": 4326, "OGC:CRS84": 4326, "CGCS2000": 4490}
+
+
+def parse_crs(text: str | int | None) -> int:
+    """The EPSG code for a CRS name such as 'EPSG:4490', '4326' or 'CGCS2000'."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return STORAGE_EPSG
+    raw = str(text).strip()
+    if raw.upper() in _ALIASES:
+        return _ALIASES[raw.upper()]
+    m = re.fullmatch(r"(?:EPSG:)?(\d{4,5})", raw, flags=re.IGNORECASE)
+    if not m:
+        m = re.fullmatch(r"urn:ogc:def:crs:EPSG:[\d.]*:(\d{4,5})", raw, flags=re.IGNORECASE)
+    if not m:
+        raise InvalidCRS(f"unknown CRS {raw!r}: use {ACCEPTED}")
+    code = int(m.group(1))
+    if code not in (STORAGE_EPSG, CGCS2000) and code not in GK_ZONES:
+        raise InvalidCRS(f"CRS EPSG:{code} is not accepted: use {ACCEPTED}")
+    return code
+
+
+def epsg_of(crs: CRS | None) -> int | None:
+    """The EPSG code of a pyproj CRS read from a file (None when it has none)."""
+    if crs is None:
+        return None
+    try:
+        code = crs.to_epsg(min_confidence=70)
+    except CRSError:
+        code = None
+    if code is None and crs.is_geographic and crs.ellipsoid and crs.ellipsoid.name in (
+        "WGS 84", "CGCS2000", "GRS 1980"
+    ):
+        return STORAGE_EPSG
+    if code is None:
+        raise InvalidCRS(f"the file's CRS ({crs.name}) has no EPSG code; reproject it to {ACCEPTED}")
+    return int(code)
+
+
+def is_lonlat(epsg: int) -> bool:
+    """True for the geographic CRSs (degrees), False for projected ones (metres)."""
+    return epsg in (STORAGE_EPSG, CGCS2000)
+
+
+@lru_cache(maxsize=64)
+def transformer(src_epsg: int, dst_epsg: int) -> Transformer:
+    """A cached pyproj transformer with x=lon/easting, y=lat/northing order."""
+    return Transformer.from_crs(src_epsg, dst_epsg, always_xy=True)
+
+
+def to_storage(x: NDArray[np.float64], y: NDArray[np.float64],
+               src_epsg: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Coordinates in `src_epsg` to EPSG:4326 (CGCS2000 is taken as equal to it)."""
+    if is_lonlat(src_epsg):
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    lon, lat = transformer(src_epsg, CGCS2000).transform(x, y)
+    return np.asarray(lon), np.asarray(lat)
+
+
+def local_metric_epsg(lon: float) -> int:
+    """The CGCS2000 3-degree Gauss-Krüger zone (central meridian, no prefix) for a longitude."""
+    cm = int(round(lon / 3.0)) * 3
+    cm = min(max(cm, 75), 135)
+    return 4534 + (cm - 75) // 3

@@ -1,0 +1,1 @@
+"""The synthetic demo city: a deterministic generator of boundaries and thematic layers."""

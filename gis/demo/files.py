@@ -1,0 +1,94 @@
+"""Write the demo city to files, and load it into a database through the ordinary import."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from gis.demo.city import LEVELS, CitySpec, generate_boundaries
+from gis.demo.things import make_things
+from gis.io.importer import ImportSummary, import_source
+from gis.io.read import Source, read_source
+from gis.layerspec import get_layer
+
+
+def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """GeoJSON in EPSG:4326 with 7 decimals (about 1 cm), the precision the city is built at."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    pyogrio.write_dataframe(frame, path, driver="GeoJSON", COORDINATE_PRECISION=7,
+                            RFC7946="NO", WRITE_NAME="NO")
+
+
+def write_city(spec: CitySpec, out: Path, cases: int, hotspots: int = 200, parcels: int = 100,
+               stations: int = 300, now: datetime | None = None) -> dict[str, int]:
+    """Generate a city and write all its layers to `out`; returns the row count of each."""
+    boundaries = generate_boundaries(spec)
+    counts = {}
+    for layer in LEVELS:
+        write_geojson(boundaries[layer], out / f"{layer}.geojson")
+        counts[layer] = len(boundaries[layer])
+    things = make_things(boundaries, spec.seed, now or datetime.now(timezone.utc), cases,
+                         hotspots, parcels, stations)
+    for layer, frame in things.items():
+        if layer == "cases":
+            xy = frame.geometry.get_coordinates()
+            table = frame.drop(columns="geometry").assign(lon=xy.x.round(7), lat=xy.y.round(7))
+            table.to_csv(out / "cases.csv", index=False)
+        else:
+            write_geojson(frame, out / f"{layer}.geojson")
+        counts[layer] = len(frame)
+    return counts
+
+
+def loaded_counts(engine: Engine) -> dict[str, int]:
+    """Rows per layer in the database (current grids and units)."""
+    sql = """
+        SELECT
+          (SELECT count(*) FROM regions WHERE level = 'district') AS districts,
+          (SELECT count(*) FROM regions WHERE level = 'town') AS towns,
+          (SELECT count(*) FROM regions WHERE level = 'village') AS villages,
+          (SELECT count(*) FROM grids WHERE valid_to IS NULL) AS grids,
+          (SELECT count(*) FROM units WHERE valid_to IS NULL) AS units,
+          (SELECT count(*) FROM cases) AS cases,
+          (SELECT count(*) FROM hotspots) AS hotspots,
+          (SELECT count(*) FROM parcels) AS parcels,
+          (SELECT count(*) FROM stations) AS stations
+    """
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(sql)).mappings().one())
+
+
+def load_demo(engine: Engine, boundaries_dir: Path, seed: int, cases: int = 5000,
+              hotspots: int = 200, parcels: int = 100, stations: int = 300,
+              now: datetime | None = None) -> list[ImportSummary]:
+    """Load the committed boundaries and freshly drawn thematic layers, in one transaction.
+
+    Does nothing (returns []) when the database already holds districts.
+    """
+    with engine.connect() as conn:
+        if conn.execute(sa.text("SELECT count(*) FROM regions")).scalar_one():
+            return []
+    summaries = []
+    frames: dict[str, gpd.GeoDataFrame] = {}
+    with engine.begin() as conn:
+        for layer in LEVELS:
+            path = boundaries_dir / f"{layer}.geojson"
+            source = read_source(path)
+            frames[layer] = source.frame
+            summaries.append(import_source(conn, get_layer(layer), source, path.name))
+        things = make_things(frames, seed, now or datetime.now(timezone.utc), cases, hotspots,
+                             parcels, stations)
+        for layer, frame in things.items():
+            summaries.append(import_source(conn, get_layer(layer), Source(frame, 4326),
+                                           f"demo {layer} (seed {seed})"))
+    return summaries
+
+
+

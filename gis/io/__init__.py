@@ -1,0 +1,1 @@
+"""Reading, validating, writing and exporting layer files."""
