@@ -146,7 +146,8 @@ def demo() -> None:
 def demo_load(boundaries: Path, cases: int) -> None:
     """Load the demo city (once; a database that holds districts is left alone)."""
     from gis.db import get_engine
-    from gis.demo.files import load_demo, loaded_counts
+    from gis.demo.files import load_demo
+    from gis.health import layer_counts
     from gis.settings import get_settings
 
     engine = get_engine()
@@ -155,7 +156,7 @@ def demo_load(boundaries: Path, cases: int) -> None:
         click.echo("demo city already loaded")
     for s in summaries:
         click.echo(str(s))
-    counts = loaded_counts(engine)
+    counts = layer_counts(engine)
     click.echo("in the database: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
 
 
@@ -194,6 +195,61 @@ def export_cmd(layer: str, file: Path) -> None:
 
     n = export_layer(get_engine(), layer, file)
     click.echo(f"exported {n:,} {layer} to {file}")
+
+
+# --- quality checks ---------------------------------------------------------------------
+@main.command("qa")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="check a plan given as files (districts.geojson … units.geojson) instead")
+@click.option("--min-area", type=float, default=0.01, show_default=True,
+              help="smallest gap or overlap reported, in m²")
+@click.option("--json", "as_json", is_flag=True, help="print the findings as JSON")
+def qa_cmd(folder: Path | None, min_area: float, as_json: bool) -> None:
+    """Check the grid plan: invalid shapes, overlaps, gaps, outside parents, duplicate codes.
+
+    Exits 1 when anything is found.
+    """
+    import json
+
+    from gis.qa import check_database, check_files, findings_frame
+
+    if folder:
+        findings = check_files(folder, min_area)
+    else:
+        from gis.db import get_engine
+
+        findings = check_database(get_engine(), min_area)
+    if as_json:
+        click.echo(json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1))
+    elif findings:
+        table = findings_frame(findings)
+        with __import__("pandas").option_context("display.max_rows", 500, "display.width", 200,
+                                                  "display.max_colwidth", 80):
+            click.echo(table.to_string(index=False))
+    click.echo(f"{len(findings)} finding(s)", err=as_json)
+    if findings:
+        sys.exit(1)
+
+
+# --- server -----------------------------------------------------------------------------
+@main.command("serve")
+@click.option("--host", default=None, help="default ONEMAP_HOST (127.0.0.1)")
+@click.option("--port", type=int, default=None, help="default ONEMAP_PORT (8000)")
+@click.option("--workers", type=int, default=1, show_default=True)
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the API and the map."""
+    import uvicorn
+
+    from gis.db import check_postgis, get_engine
+    from gis.settings import get_settings
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    check_postgis(get_engine())
+    base = f"http://{host}:{port}"
+    click.echo(f"OneMap serving on {base}\n  health: {base}/healthz\n  API docs: {base}/docs")
+    uvicorn.run("api.app:app", host=host, port=port, workers=workers, log_level="warning",
+                access_log=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

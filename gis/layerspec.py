@@ -53,7 +53,7 @@ def _boundary(name: str, level: str, label: str, *more: Field) -> LayerSpec:
     fields = (
         Field("code", required=True),
         Field("name", required=True, max_len=100),
-        Field("parent_code", required=level != "district"),
+        Field("parent_code"),  # derived from the code when absent
         *more,
     )
     table = "regions" if level in ("district", "town", "village") else name

@@ -47,24 +47,6 @@ def write_city(spec: CitySpec, out: Path, cases: int, hotspots: int = 200, parce
     return counts
 
 
-def loaded_counts(engine: Engine) -> dict[str, int]:
-    """Rows per layer in the database (current grids and units)."""
-    sql = """
-        SELECT
-          (SELECT count(*) FROM regions WHERE level = 'district') AS districts,
-          (SELECT count(*) FROM regions WHERE level = 'town') AS towns,
-          (SELECT count(*) FROM regions WHERE level = 'village') AS villages,
-          (SELECT count(*) FROM grids WHERE valid_to IS NULL) AS grids,
-          (SELECT count(*) FROM units WHERE valid_to IS NULL) AS units,
-          (SELECT count(*) FROM cases) AS cases,
-          (SELECT count(*) FROM hotspots) AS hotspots,
-          (SELECT count(*) FROM parcels) AS parcels,
-          (SELECT count(*) FROM stations) AS stations
-    """
-    with engine.connect() as conn:
-        return dict(conn.execute(sa.text(sql)).mappings().one())
-
-
 def load_demo(engine: Engine, boundaries_dir: Path, seed: int, cases: int = 5000,
               hotspots: int = 200, parcels: int = 100, stations: int = 300,
               now: datetime | None = None) -> list[ImportSummary]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -43,7 +44,7 @@ def read_layer(engine: Engine, layer: str) -> gpd.GeoDataFrame:
     spec = get_layer(layer)
     key = "regions" if spec.table == "regions" else spec.name
     with engine.connect() as conn:
-        return gpd.read_postgis(QUERIES[key], conn.connection.driver_connection,
+        return gpd.read_postgis(QUERIES[key], conn,
                                 geom_col="geom", crs="EPSG:4326",
                                 params={"level": spec.level}).rename_geometry("geometry")
 
@@ -62,6 +63,9 @@ def export_layer(engine: Engine, layer: str, path: str | Path) -> int:
     if driver == "GeoJSON":
         options["COORDINATE_PRECISION"] = 7
     path.parent.mkdir(parents=True, exist_ok=True)
-    pyogrio.write_dataframe(frame, path, driver=driver, layer=layer if driver == "GPKG" else None,
-                            **options)
+    with warnings.catch_warnings():
+        # Shapefile field names are cut to 10 characters; imports read them back either way.
+        warnings.filterwarnings("ignore", message="Normalized/laundered field name")
+        pyogrio.write_dataframe(frame, path, driver=driver,
+                                layer=layer if driver == "GPKG" else None, **options)
     return len(frame)

@@ -76,7 +76,8 @@ def read_source(path: str | Path, crs: str | None = None, encoding: str | None =
 
 def _guess_lonlat(geoms: np.ndarray, name: str) -> int:
     coords = shapely.get_coordinates(geoms)
-    if len(coords) and (np.abs(coords[:, 0]).max() > 180 or np.abs(coords[:, 1]).max() > 90):
+    out_of_range = (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
+    if len(coords) and out_of_range.mean() > 0.5:  # a few bad rows are reported row by row
         raise InvalidInput(
             f"{name} declares no CRS and its coordinates look projected "
             f"(e.g. {coords[0, 0]:.1f}, {coords[0, 1]:.1f}); pass --crs, "

@@ -64,7 +64,9 @@ def _check_geometry(geoms: np.ndarray, spec: LayerSpec, epsg: int, extent: Exten
     present = ~missing
     geoms[present] = shapely.force_2d(geoms[present])
     empty = present & shapely.is_empty(np.where(present, geoms, shapely.Point()))
-    out.add_many(missing | empty, "geometry", np.full(len(geoms), None), "the feature has no geometry")
+    reported = np.isin(np.arange(len(geoms)), list(out.bad))  # e.g. a CSV cell not a number
+    out.add_many((missing | empty) & ~reported, "geometry", np.full(len(geoms), None),
+                 "the feature has no geometry")
     ok = present & ~empty
     allowed = set(spec.geometry)
     type_ids = shapely.get_type_id(np.where(ok, geoms, shapely.Point()))

@@ -1,0 +1,32 @@
+"""The one place where domain errors become HTTP responses."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from gis.errors import (
+    DatabaseUnavailable,
+    ImportRejected,
+    InvalidCRS,
+    InvalidInput,
+    OneMapError,
+    UnknownLayer,
+)
+
+STATUS: list[tuple[type[OneMapError], int]] = [
+    (DatabaseUnavailable, 503),
+    (UnknownLayer, 404),
+    (InvalidCRS, 422),
+    (InvalidInput, 422),
+    (ImportRejected, 422),
+]
+
+
+def install(app: FastAPI) -> None:
+    """Register the mapping on `app`."""
+
+    @app.exception_handler(OneMapError)
+    async def _domain_error(request: Request, exc: OneMapError) -> JSONResponse:
+        status = next((code for cls, code in STATUS if isinstance(exc, cls)), 400)
+        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status)

@@ -1,0 +1,23 @@
+"""GET /healthz: database state, PostGIS version and rows per layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from api.deps import EngineDep
+from gis.errors import DatabaseUnavailable
+from gis.health import health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Database state, PostGIS version and row counts per layer")
+async def healthz(engine: EngineDep) -> Any:
+    try:
+        return await run_in_threadpool(health, engine)
+    except DatabaseUnavailable as exc:
+        return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)

@@ -1,0 +1,139 @@
+"""Fixtures: a real PostGIS (the local cluster or ONEMAP_DATABASE_URL) and fresh databases.
+
+Each test run creates its own databases (migrated templates, copied per test) and drops them
+at the end, so the demo data is never touched. Nothing here skips: without PostGIS the
+session fixture fails with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from psycopg import sql
+from sqlalchemy.engine import Engine, make_url
+
+from gis.db import normalise_url
+from gis.demo.files import load_demo
+from gis.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+BOUNDARIES = ROOT / "data" / "boundaries"
+DEMO_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+RUN = f"onemap_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+class Server:
+    """A PostgreSQL server where tests may create and drop databases."""
+
+    def __init__(self, url: str) -> None:
+        self.base = make_url(normalise_url(url))
+
+    def url(self, db: str) -> str:
+        return self.base.set(database=db).render_as_string(hide_password=False)
+
+    def _admin(self) -> psycopg.Connection:
+        u = self.base
+        return psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
+                               dbname="postgres", autocommit=True)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        with self._admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            if template:
+                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)))
+            else:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        with self._admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def server() -> Server:
+    """The PostGIS server under test; fails (never skips) when there is none."""
+    url = os.environ.get("ONEMAP_DATABASE_URL")
+    if not url:
+        from gis.cluster import LocalCluster
+        from gis.settings import get_settings
+
+        cluster = LocalCluster.from_settings(get_settings())
+        cluster.start()
+        url = cluster.url()
+    srv = Server(url)
+    try:
+        with srv._admin() as conn:
+            avail = conn.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").fetchone()
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {url}: {exc}", pytrace=False)
+    if not avail:
+        pytest.fail("PostGIS is not installed on the test server "
+                    "(apt-get install postgresql-15-postgis-3)", pytrace=False)
+    return srv
+
+
+@pytest.fixture(scope="session")
+def empty_template(server: Server) -> Iterator[str]:
+    """A migrated, empty database to copy."""
+    name = f"{RUN}_empty"
+    upgrade(server.create(name))
+    yield name
+    server.drop(name)
+
+
+@pytest.fixture(scope="session")
+def demo_template(server: Server, empty_template: str) -> Iterator[str]:
+    """A database holding the demo city (thematic layers drawn as of DEMO_NOW), to copy."""
+    name = f"{RUN}_demo"
+    engine = sa.create_engine(server.create(name, empty_template))
+    load_demo(engine, BOUNDARIES, seed=20240917, now=DEMO_NOW)
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
+    engine.dispose()
+    yield name
+    server.drop(name)
+
+
+def _copy(server: Server, template: str) -> Iterator[Engine]:
+    name = f"{RUN}_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(server.create(name, template))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        server.drop(name)
+
+
+@pytest.fixture
+def empty_db(server: Server, empty_template: str) -> Iterator[Engine]:
+    """A fresh migrated database with no rows."""
+    yield from _copy(server, empty_template)
+
+
+@pytest.fixture
+def demo_db(server: Server, demo_template: str) -> Iterator[Engine]:
+    """A fresh copy of the demo city that a test may change."""
+    yield from _copy(server, demo_template)
+
+
+@pytest.fixture(scope="session")
+def demo_ro(server: Server, demo_template: str) -> Iterator[Engine]:
+    """One shared copy of the demo city for tests that only read."""
+    yield from _copy(server, demo_template)
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Rows in every table (all generations), to show that a refused change changed nothing."""
+    tables = ["regions", "grids", "units", "cases", "hotspots", "parcels", "stations"]
+    with engine.connect() as conn:
+        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}  # noqa: S608
