@@ -24,3 +24,54 @@ def run_cli(*args: str, engine: Engine | None = None,
         full_env["ONEMAP_DATABASE_URL"] = url_of(engine)
     return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True,
                           text=True, env=full_env, cwd=ROOT, timeout=600)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """`onemap serve` in a subprocess on a free port, for clients that talk real HTTP."""
+
+    def __init__(self, database_url: str, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "ONEMAP_DATABASE_URL": database_url, "ONEMAP_PORT": str(self.port),
+               **(extra_env or {})}
+        self.log = open(ROOT / ".onemap" / f"test-server-{self.port}.log", "w+")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                httpx.get(self.base + "/openapi.json", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.log.seek(0)
+        raise RuntimeError(f"server did not start: {self.log.read()}")
+
+    def logs(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.log.close()

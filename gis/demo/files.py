@@ -18,11 +18,13 @@ from gis.layerspec import get_layer
 
 
 def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
-    """GeoJSON in EPSG:4326 with 7 decimals (about 1 cm), the precision the city is built at."""
+    """GeoJSON in EPSG:4326; coordinates lie on the 1e-7 degree grid the city is built on."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.unlink()
-    pyogrio.write_dataframe(frame, path, driver="GeoJSON", COORDINATE_PRECISION=7,
+    # No COORDINATE_PRECISION: GDAL 3.12 then rounds 119.0999991 to 119.1; the default
+    # 15 significant digits write the 1e-7 grid exactly.
+    pyogrio.write_dataframe(frame, path, driver="GeoJSON",
                             RFC7946="NO", WRITE_NAME="NO")
 
 

@@ -60,8 +60,6 @@ def export_layer(engine: Engine, layer: str, path: str | Path) -> int:
         if str(frame[col].dtype).startswith("datetime64") and driver == "ESRI Shapefile":
             frame[col] = frame[col].astype(str)
     options = {"encoding": "UTF-8"} if driver == "ESRI Shapefile" else {}
-    if driver == "GeoJSON":
-        options["COORDINATE_PRECISION"] = 7
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # Shapefile field names are cut to 10 characters; imports read them back either way.
