@@ -113,10 +113,22 @@ BOUNDARIES = Path(__file__).resolve().parent.parent / "data" / "boundaries"
 @click.option("--parcels", default=100, show_default=True)
 @click.option("--stations", default=300, show_default=True)
 @click.option("--seed", type=int, default=None, help="generator seed (default ONEMAP_SEED)")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="folder for the layer files")
-def demo_city(grids: int, units: int, cases: int, hotspots: int, parcels: int, stations: int,
-              seed: int | None, out: Path) -> None:
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="folder for the layer files",
+)
+def demo_city(
+    grids: int,
+    units: int,
+    cases: int,
+    hotspots: int,
+    parcels: int,
+    stations: int,
+    seed: int | None,
+    out: Path,
+) -> None:
     """Generate a synthetic city (boundaries and thematic layers) into files."""
     import time
 
@@ -140,8 +152,12 @@ def demo() -> None:
 
 
 @demo.command("load")
-@click.option("--boundaries", type=click.Path(file_okay=False, path_type=Path),
-              default=BOUNDARIES, show_default=True)
+@click.option(
+    "--boundaries",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=BOUNDARIES,
+    show_default=True,
+)
 @click.option("--cases", default=5000, show_default=True)
 def demo_load(boundaries: Path, cases: int) -> None:
     """Load the demo city (once; a database that holds districts is left alone)."""
@@ -174,14 +190,28 @@ def _layer_choice() -> click.Choice:
 @click.option("--encoding", help="text encoding of a Shapefile or CSV, e.g. GBK")
 @click.option("--lon-col", help="CSV column of longitudes (default: lon, lng, longitude, x, 经度)")
 @click.option("--lat-col", help="CSV column of latitudes (default: lat, latitude, y, 纬度)")
-def import_cmd(layer: str, file: Path, crs: str | None, encoding: str | None,
-               lon_col: str | None, lat_col: str | None) -> None:
+def import_cmd(
+    layer: str,
+    file: Path,
+    crs: str | None,
+    encoding: str | None,
+    lon_col: str | None,
+    lat_col: str | None,
+) -> None:
     """Import FILE (GeoJSON, GeoPackage, Shapefile or CSV) into LAYER, all or nothing."""
     from gis.db import get_engine
     from gis.io.importer import import_file
 
-    summary = import_file(get_engine(), layer, file, crs=crs, encoding=encoding,
-                          lon_col=lon_col, lat_col=lat_col, progress=True)
+    summary = import_file(
+        get_engine(),
+        layer,
+        file,
+        crs=crs,
+        encoding=encoding,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        progress=True,
+    )
     click.echo(str(summary))
 
 
@@ -199,10 +229,19 @@ def export_cmd(layer: str, file: Path) -> None:
 
 # --- quality checks ---------------------------------------------------------------------
 @main.command("qa")
-@click.option("--dir", "folder", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="check a plan given as files (districts.geojson … units.geojson) instead")
-@click.option("--min-area", type=float, default=0.01, show_default=True,
-              help="smallest gap or overlap reported, in m²")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="check a plan given as files (districts.geojson … units.geojson) instead",
+)
+@click.option(
+    "--min-area",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="smallest gap or overlap reported, in m²",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the findings as JSON")
 def qa_cmd(folder: Path | None, min_area: float, as_json: bool) -> None:
     """Check the grid plan: invalid shapes, overlaps, gaps, outside parents, duplicate codes.
@@ -223,8 +262,9 @@ def qa_cmd(folder: Path | None, min_area: float, as_json: bool) -> None:
         click.echo(json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1))
     elif findings:
         table = findings_frame(findings)
-        with __import__("pandas").option_context("display.max_rows", 500, "display.width", 200,
-                                                  "display.max_colwidth", 80):
+        with __import__("pandas").option_context(
+            "display.max_rows", 500, "display.width", 200, "display.max_colwidth", 80
+        ):
             click.echo(table.to_string(index=False))
     click.echo(f"{len(findings)} finding(s)", err=as_json)
     if findings:
@@ -248,8 +288,9 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     check_postgis(get_engine())
     base = f"http://{host}:{port}"
     click.echo(f"OneMap serving on {base}\n  health: {base}/healthz\n  API docs: {base}/docs")
-    uvicorn.run("api.app:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        "api.app:app", host=host, port=port, workers=workers, log_level="warning", access_log=False
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

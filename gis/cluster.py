@@ -97,7 +97,9 @@ class LocalCluster:
         """The port of our running server, or None when it is not running."""
         if not self.initialised():
             return None
-        proc = self._run([str(pg_bindir() / "pg_ctl"), "status", "-D", str(self.datadir)], check=False)
+        proc = self._run(
+            [str(pg_bindir() / "pg_ctl"), "status", "-D", str(self.datadir)], check=False
+        )
         if proc.returncode != 0:
             return None
         pid_lines = (self.datadir / "postmaster.pid").read_text().splitlines()
@@ -125,8 +127,16 @@ class LocalCluster:
             self._own(d)
         self._run(
             [
-                str(pg_bindir() / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
-                "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions",
+                str(pg_bindir() / "initdb"),
+                "-D",
+                str(self.datadir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-instructions",
             ]
         )
         conf = self.datadir / "postgresql.conf"
@@ -157,8 +167,17 @@ class LocalCluster:
         port = self._choose_port()
         self._run(
             [
-                str(pg_bindir() / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.datadir),
-                "-l", str(self.logfile), "-o", f"-p {port} -k {self.sockdir}",
+                str(pg_bindir() / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.logfile),
+                "-o",
+                f"-p {port} -k {self.sockdir}",
             ]
         )
         self.ensure_database(self.db_name)
@@ -168,7 +187,9 @@ class LocalCluster:
         """Stop the cluster; False when it was not running."""
         if self.running_port() is None:
             return False
-        self._run([str(pg_bindir() / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.datadir)])
+        self._run(
+            [str(pg_bindir() / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.datadir)]
+        )
         return True
 
     def ensure_database(self, name: str) -> None:
@@ -179,6 +200,8 @@ class LocalCluster:
         with psycopg.connect(
             host="127.0.0.1", port=self.port(), user=SUPERUSER, dbname="postgres", autocommit=True
         ) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -6,8 +6,13 @@ import re
 
 # Each level's code length and the level of its parent.
 LENGTH = {"district": 12, "town": 12, "village": 12, "grid": 15, "unit": 18}
-PARENT_LEVEL = {"district": None, "town": "district", "village": "town", "grid": "village",
-                "unit": "grid"}
+PARENT_LEVEL = {
+    "district": None,
+    "town": "district",
+    "village": "town",
+    "grid": "village",
+    "unit": "grid",
+}
 _DIGITS = {n: re.compile(rf"^[0-9]{{{n}}}$") for n in (12, 15, 18)}
 
 EXAMPLE = {

@@ -46,12 +46,17 @@ def epsg_of(crs: CRS | None) -> int | None:
         code = crs.to_epsg(min_confidence=70)
     except CRSError:
         code = None
-    if code is None and crs.is_geographic and crs.ellipsoid and crs.ellipsoid.name in (
-        "WGS 84", "CGCS2000", "GRS 1980"
+    if (
+        code is None
+        and crs.is_geographic
+        and crs.ellipsoid
+        and crs.ellipsoid.name in ("WGS 84", "CGCS2000", "GRS 1980")
     ):
         return STORAGE_EPSG
     if code is None:
-        raise InvalidCRS(f"the file's CRS ({crs.name}) has no EPSG code; reproject it to {ACCEPTED}")
+        raise InvalidCRS(
+            f"the file's CRS ({crs.name}) has no EPSG code; reproject it to {ACCEPTED}"
+        )
     return int(code)
 
 
@@ -66,8 +71,9 @@ def transformer(src_epsg: int, dst_epsg: int) -> Transformer:
     return Transformer.from_crs(src_epsg, dst_epsg, always_xy=True)
 
 
-def to_storage(x: NDArray[np.float64], y: NDArray[np.float64],
-               src_epsg: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def to_storage(
+    x: NDArray[np.float64], y: NDArray[np.float64], src_epsg: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Coordinates in `src_epsg` to EPSG:4326 (CGCS2000 is taken as equal to it)."""
     if is_lonlat(src_epsg):
         return np.asarray(x, dtype=float), np.asarray(y, dtype=float)

@@ -38,7 +38,8 @@ def health(engine: Engine) -> dict[str, Any]:
             revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         except sa.exc.ProgrammingError as exc:
             raise DatabaseUnavailable(
-                "the database has no OneMap schema; run `onemap db migrate`") from exc
+                "the database has no OneMap schema; run `onemap db migrate`"
+            ) from exc
     return {
         "status": "ok",
         "database": "ok",

@@ -72,10 +72,18 @@ LAYERS: dict[str, LayerSpec] = {
         _boundary("towns", "town", "镇/街道"),
         _boundary("villages", "village", "村/社区"),
         _boundary("grids", "grid", "网格", *_LEADER),
-        _boundary("units", "unit", "单元", *_LEADER, Field("households", "int"),
-                  Field("party_contacts", "int")),
+        _boundary(
+            "units",
+            "unit",
+            "单元",
+            *_LEADER,
+            Field("households", "int"),
+            Field("party_contacts", "int"),
+        ),
         LayerSpec(
-            "cases", "cases", ("Point",),
+            "cases",
+            "cases",
+            ("Point",),
             (
                 Field("category", "vocab", required=True, vocabulary=vocab.CASE_CATEGORIES),
                 Field("title", required=True, max_len=200),
@@ -85,30 +93,39 @@ LAYERS: dict[str, LayerSpec] = {
                 Field("reporter_name", max_len=50, personal=True),
                 Field("reporter_phone", max_len=30, personal=True),
             ),
-            owned=True, label="事件/案件",
+            owned=True,
+            label="事件/案件",
         ),
         LayerSpec(
-            "hotspots", "hotspots", ("Point", *POLYGONAL),
+            "hotspots",
+            "hotspots",
+            ("Point", *POLYGONAL),
             (
                 Field("name", required=True, max_len=100),
                 Field("kind", "vocab", required=True, vocabulary=vocab.HOTSPOT_KINDS),
                 Field("risk_level", "vocab", required=True, vocabulary=vocab.RISK_LEVELS),
                 Field("last_inspected", "date"),
             ),
-            owned=True, label="内涝点/隐患点",
+            owned=True,
+            label="内涝点/隐患点",
         ),
         LayerSpec(
-            "parcels", "parcels", POLYGONAL,
+            "parcels",
+            "parcels",
+            POLYGONAL,
             (
                 Field("code", required=True, max_len=40),
                 Field("name", required=True, max_len=100),
                 Field("kind", "vocab", required=True, vocabulary=vocab.PARCEL_KINDS),
                 Field("status", "vocab", required=True, vocabulary=vocab.PARCEL_STATUSES),
             ),
-            owned=True, label="征迁/违建地块",
+            owned=True,
+            label="征迁/违建地块",
         ),
         LayerSpec(
-            "stations", "stations", ("Point",),
+            "stations",
+            "stations",
+            ("Point",),
             (
                 Field("name", required=True, max_len=100),
                 Field("kind", "vocab", required=True, vocabulary=vocab.STATION_KINDS),
@@ -117,7 +134,8 @@ LAYERS: dict[str, LayerSpec] = {
                 Field("contact_name", max_len=50, personal=True),
                 Field("contact_phone", max_len=30, personal=True),
             ),
-            owned=True, label="服务站点",
+            owned=True,
+            label="服务站点",
         ),
     )
 }
@@ -131,6 +149,4 @@ def get_layer(name: str) -> LayerSpec:
     try:
         return LAYERS[name]
     except KeyError:
-        raise UnknownLayer(
-            f"unknown layer {name!r}: use one of {', '.join(LAYERS)}"
-        ) from None
+        raise UnknownLayer(f"unknown layer {name!r}: use one of {', '.join(LAYERS)}") from None

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -14,7 +15,6 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
-    BigInteger,
     String,
     Text,
     UniqueConstraint,
@@ -68,8 +68,9 @@ class Grid(Base):
     geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
     __table_args__ = (
         UniqueConstraint("id", "code", name="grids_id_code_key"),
-        Index("grids_current_code_key", "code", unique=True,
-              postgresql_where=text("valid_to IS NULL")),
+        Index(
+            "grids_current_code_key", "code", unique=True, postgresql_where=text("valid_to IS NULL")
+        ),
         Index("grids_geom_idx", "geom", postgresql_using="gist"),
         Index("grids_village_idx", "village_code"),
     )
@@ -94,10 +95,15 @@ class Unit(Base):
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
     __table_args__ = (
-        ForeignKeyConstraint(["grid_id", "grid_code"], ["grids.id", "grids.code"],
-                             name="units_grid_fkey", onupdate="CASCADE"),
-        Index("units_current_code_key", "code", unique=True,
-              postgresql_where=text("valid_to IS NULL")),
+        ForeignKeyConstraint(
+            ["grid_id", "grid_code"],
+            ["grids.id", "grids.code"],
+            name="units_grid_fkey",
+            onupdate="CASCADE",
+        ),
+        Index(
+            "units_current_code_key", "code", unique=True, postgresql_where=text("valid_to IS NULL")
+        ),
         Index("units_geom_idx", "geom", postgresql_using="gist"),
         Index("units_grid_idx", "grid_id"),
     )

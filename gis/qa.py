@@ -46,7 +46,9 @@ class _Plan:
     def __init__(self, frames: dict[str, gpd.GeoDataFrame]) -> None:
         self.frames = {k: v.reset_index(drop=True) for k, v in frames.items() if k in LEVELS}
         all_bounds = np.array([f.total_bounds for f in self.frames.values() if len(f)])
-        lon = float((all_bounds[:, 0].min() + all_bounds[:, 2].max()) / 2) if len(all_bounds) else 120
+        lon = (
+            float((all_bounds[:, 0].min() + all_bounds[:, 2].max()) / 2) if len(all_bounds) else 120
+        )
         self.epsg = local_metric_epsg(lon)
         fwd = transformer(4326, self.epsg)
         self.back = transformer(self.epsg, 4326)
@@ -54,7 +56,8 @@ class _Plan:
         for name, frame in self.frames.items():
             geoms = np.asarray(frame.geometry.values, dtype=object)
             self.metric[name] = shapely.transform(
-                geoms, lambda xy, t=fwd: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+                geoms, lambda xy, t=fwd: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
+            )
 
     def lonlat(self, geom: shapely.Geometry) -> tuple[float, float]:
         p = shapely.point_on_surface(geom) if not geom.is_empty else shapely.Point(0, 0)
@@ -70,8 +73,9 @@ def _invalid(plan: _Plan, layer: str) -> list[Finding]:
         reason = shapely.is_valid_reason(frame.geometry.iat[i])
         m = re.search(r"\[([-\d.eE]+) ([-\d.eE]+)\]", reason or "")
         lon, lat = (float(m.group(1)), float(m.group(2))) if m else plan.lonlat(geoms[i])
-        out.append(Finding("invalid_geometry", layer, (str(frame["code"].iat[i]),), lon, lat,
-                           None, reason))
+        out.append(
+            Finding("invalid_geometry", layer, (str(frame["code"].iat[i]),), lon, lat, None, reason)
+        )
     return out
 
 
@@ -82,8 +86,17 @@ def _duplicates(plan: _Plan, layer: str) -> list[Finding]:
     for code in counts[counts > 1].index:
         idx = np.flatnonzero(frame["code"].to_numpy() == code)
         lon, lat = plan.lonlat(plan.metric[layer][idx[0]])
-        out.append(Finding("duplicate_code", layer, (str(code),), lon, lat, None,
-                           f"{len(idx)} features share code {code} (rows {', '.join(str(i + 1) for i in idx)})"))
+        out.append(
+            Finding(
+                "duplicate_code",
+                layer,
+                (str(code),),
+                lon,
+                lat,
+                None,
+                f"{len(idx)} features share code {code} (rows {', '.join(str(i + 1) for i in idx)})",
+            )
+        )
     return out
 
 
@@ -104,13 +117,23 @@ def _overlaps(plan: _Plan, layer: str, min_area: float) -> list[Finding]:
         if area > min_area:
             ci, cj = str(frame["code"].iat[i]), str(frame["code"].iat[j])
             lon, lat = plan.lonlat(g)
-            out.append(Finding("overlap", layer, (ci, cj), lon, lat, round(float(area), 2),
-                               f"{layer} {ci} and {cj} overlap by {area:,.2f} m²"))
+            out.append(
+                Finding(
+                    "overlap",
+                    layer,
+                    (ci, cj),
+                    lon,
+                    lat,
+                    round(float(area), 2),
+                    f"{layer} {ci} and {cj} overlap by {area:,.2f} m²",
+                )
+            )
     return out
 
 
-def _parent_child(plan: _Plan, parent_layer: str, child_layer: str,
-                  min_area: float) -> list[Finding]:
+def _parent_child(
+    plan: _Plan, parent_layer: str, child_layer: str, min_area: float
+) -> list[Finding]:
     """Gaps inside parents no child covers, children outside their parent, orphans."""
     parents, children = plan.frames[parent_layer], plan.frames[child_layer]
     pgeoms, cgeoms = plan.metric[parent_layer], plan.metric[child_layer]
@@ -119,14 +142,23 @@ def _parent_child(plan: _Plan, parent_layer: str, child_layer: str,
     by_parent: dict[int, list[int]] = {}
     out = []
     child_name, parent_name = child_layer[:-1], parent_layer[:-1]
-    for j, (code, parent_code) in enumerate(zip(children["code"].astype(str),
-                                                children["parent_code"].astype(str), strict=True)):
+    for j, (code, parent_code) in enumerate(
+        zip(children["code"].astype(str), children["parent_code"].astype(str), strict=True)
+    ):
         i = parent_index.get(parent_code)
         if i is None:
             lon, lat = plan.lonlat(cgeoms[j])
-            out.append(Finding("unknown_parent", child_layer, (code,), lon, lat, None,
-                               f"{child_name} {code} names {parent_name} {parent_code}, "
-                               "which does not exist"))
+            out.append(
+                Finding(
+                    "unknown_parent",
+                    child_layer,
+                    (code,),
+                    lon,
+                    lat,
+                    None,
+                    f"{child_name} {code} names {parent_name} {parent_code}, which does not exist",
+                )
+            )
             continue
         by_parent.setdefault(i, []).append(j)
         if not (cvalid[j] and pvalid[i]):
@@ -136,10 +168,18 @@ def _parent_child(plan: _Plan, parent_layer: str, child_layer: str,
             area = float(part.area)
             if area > min_area:
                 lon, lat = plan.lonlat(part)
-                out.append(Finding(f"{child_name}_outside_{parent_name}", child_layer,
-                                   (code, parent_code), lon, lat, round(area, 2),
-                                   f"{area:,.2f} m² of {child_name} {code} lie outside "
-                                   f"its {parent_name} {parent_code}"))
+                out.append(
+                    Finding(
+                        f"{child_name}_outside_{parent_name}",
+                        child_layer,
+                        (code, parent_code),
+                        lon,
+                        lat,
+                        round(area, 2),
+                        f"{area:,.2f} m² of {child_name} {code} lie outside "
+                        f"its {parent_name} {parent_code}",
+                    )
+                )
     for i, pcode in enumerate(parents["code"].astype(str).tolist()):
         if not pvalid[i]:
             continue
@@ -150,14 +190,23 @@ def _parent_child(plan: _Plan, parent_layer: str, child_layer: str,
             area = float(part.area)
             if area > min_area:
                 lon, lat = plan.lonlat(part)
-                out.append(Finding("gap", child_layer, (pcode,), lon, lat, round(area, 2),
-                                   f"{area:,.2f} m² of {parent_name} {pcode} are in no "
-                                   f"{child_name}"))
+                out.append(
+                    Finding(
+                        "gap",
+                        child_layer,
+                        (pcode,),
+                        lon,
+                        lat,
+                        round(area, 2),
+                        f"{area:,.2f} m² of {parent_name} {pcode} are in no {child_name}",
+                    )
+                )
     return out
 
 
-def check_plan(frames: dict[str, gpd.GeoDataFrame],
-               min_area_m2: float = DEFAULT_MIN_AREA_M2) -> list[Finding]:
+def check_plan(
+    frames: dict[str, gpd.GeoDataFrame], min_area_m2: float = DEFAULT_MIN_AREA_M2
+) -> list[Finding]:
     """Every finding for the boundary layers given (any of districts … units)."""
     plan = _Plan(frames)
     findings: list[Finding] = []
@@ -199,5 +248,7 @@ def check_database(engine: Engine, min_area_m2: float = DEFAULT_MIN_AREA_M2) -> 
 
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:
     """Findings as a table (for printing and CSV)."""
-    return pd.DataFrame([f.as_dict() for f in findings],
-                        columns=["check", "layer", "codes", "lon", "lat", "area_m2", "detail"])
+    return pd.DataFrame(
+        [f.as_dict() for f in findings],
+        columns=["check", "layer", "codes", "lon", "lat", "area_m2", "detail"],
+    )

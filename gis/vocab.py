@@ -64,4 +64,3 @@ def normalise(vocabulary: dict[str, str], value: object) -> str | None:
         if label == text:
             return code
     return None
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -25,7 +25,7 @@ from gis.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUNDARIES = ROOT / "data" / "boundaries"
-DEMO_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+DEMO_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 RUN = f"onemap_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
 
@@ -40,22 +40,35 @@ class Server:
 
     def _admin(self) -> psycopg.Connection:
         u = self.base
-        return psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
-                               dbname="postgres", autocommit=True)
+        return psycopg.connect(
+            host=u.host,
+            port=u.port,
+            user=u.username,
+            password=u.password,
+            dbname="postgres",
+            autocommit=True,
+        )
 
     def create(self, name: str, template: str | None = None) -> str:
         with self._admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
             if template:
-                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(name), sql.Identifier(template)))
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(name), sql.Identifier(template)
+                    )
+                )
             else:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url(name)
 
     def drop(self, name: str) -> None:
         with self._admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +86,15 @@ def server() -> Server:
     try:
         with srv._admin() as conn:
             avail = conn.execute(
-                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").fetchone()
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+            ).fetchone()
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL is not reachable at {url}: {exc}", pytrace=False)
     if not avail:
-        pytest.fail("PostGIS is not installed on the test server "
-                    "(apt-get install postgresql-15-postgis-3)", pytrace=False)
+        pytest.fail(
+            "PostGIS is not installed on the test server (apt-get install postgresql-15-postgis-3)",
+            pytrace=False,
+        )
     return srv
 
 

@@ -16,14 +16,21 @@ def url_of(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def run_cli(*args: str, engine: Engine | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, engine: Engine | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `onemap ARGS` in a subprocess against `engine`'s database."""
     full_env = {**os.environ, **(env or {})}
     if engine is not None:
         full_env["ONEMAP_DATABASE_URL"] = url_of(engine)
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True,
-                          text=True, env=full_env, cwd=ROOT, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=ROOT,
+        timeout=600,
+    )
 
 
 def free_port() -> int:
@@ -40,13 +47,31 @@ class ServerProcess:
     def __init__(self, database_url: str, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "ONEMAP_DATABASE_URL": database_url, "ONEMAP_PORT": str(self.port),
-               **(extra_env or {})}
+        env = {
+            **os.environ,
+            "ONEMAP_DATABASE_URL": database_url,
+            "ONEMAP_PORT": str(self.port),
+            **(extra_env or {}),
+        }
         self.log = open(ROOT / ".onemap" / f"test-server-{self.port}.log", "w+")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self._wait()
 
     def _wait(self) -> None:

@@ -35,8 +35,9 @@ def test_cluster_chooses_a_free_port_and_remembers_it(home: Path) -> None:
         assert port != taken
         assert int((home / "port").read_text()) == port
         assert cluster.start() == port  # idempotent
-        with psycopg.connect(host="127.0.0.1", port=port, user="onemap",
-                             dbname="onemap_here") as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=port, user="onemap", dbname="onemap_here"
+        ) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
         assert cluster.stop() is True
         assert cluster.running_port() is None

@@ -43,11 +43,10 @@ def test_village_in_two_parts_and_grid_with_enclave(city: dict[str, gpd.GeoDataF
     parts = shapely.get_num_geometries(city["villages"].geometry.values)
     assert (parts >= 2).sum() >= 1
     grids = city["grids"]
-    holes = [(i, g) for i, g in enumerate(grids.geometry)
-             if any(len(p.interiors) for p in g.geoms)]
+    holes = [(i, g) for i, g in enumerate(grids.geometry) if any(len(p.interiors) for p in g.geoms)]
     assert holes
     found_enclave = False
-    for i, g in holes:
+    for _i, g in holes:
         for poly in g.geoms:
             for ring in poly.interiors:
                 hole = shapely.Polygon(ring)
@@ -102,5 +101,6 @@ def test_committed_boundaries_match_the_generator(city: dict[str, gpd.GeoDataFra
     for layer in LEVELS:
         assert list(fresh[layer].code) == list(city[layer].code)
         assert list(fresh[layer].name) == list(city[layer].name)
-        assert shapely.equals_exact(fresh[layer].geometry.values, city[layer].geometry.values,
-                                    0).all()
+        assert shapely.equals_exact(
+            fresh[layer].geometry.values, city[layer].geometry.values, 0
+        ).all()

@@ -22,8 +22,10 @@ VILLAGE = "359901101201"  # filled in by the `village` fixture from the demo dat
 
 @pytest.fixture(scope="module")
 def demo_frames() -> dict[str, gpd.GeoDataFrame]:
-    return {layer: gpd.read_file(BOUNDARIES / f"{layer}.geojson")
-            for layer in ("districts", "towns", "villages", "grids", "units")}
+    return {
+        layer: gpd.read_file(BOUNDARIES / f"{layer}.geojson")
+        for layer in ("districts", "towns", "villages", "grids", "units")
+    }
 
 
 def load_regions(engine: Engine) -> None:
@@ -44,14 +46,18 @@ def test_demo_boundaries_import_in_order(empty_db: Engine) -> None:
     assert s.rows == counts(empty_db)["units"] >= 4000
     assert s.rows_per_second > 0
     with empty_db.connect() as conn:
-        wrong = conn.execute(sa.text(
-            "SELECT count(*) FROM units u JOIN grids g ON g.id = u.grid_id "
-            "WHERE left(u.code, 15) <> g.code")).scalar_one()
+        wrong = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM units u JOIN grids g ON g.id = u.grid_id "
+                "WHERE left(u.code, 15) <> g.code"
+            )
+        ).scalar_one()
     assert wrong == 0
 
 
-def test_one_bad_row_changes_nothing_and_is_named(empty_db: Engine, tmp_path: Path,
-                                                  demo_frames: dict[str, gpd.GeoDataFrame]) -> None:
+def test_one_bad_row_changes_nothing_and_is_named(
+    empty_db: Engine, tmp_path: Path, demo_frames: dict[str, gpd.GeoDataFrame]
+) -> None:
     load_regions(empty_db)
     grids = demo_frames["grids"].head(40).copy()
     grids.loc[17, "parent_code"] = "359999999201"  # row 18: a village that does not exist
@@ -65,8 +71,9 @@ def test_one_bad_row_changes_nothing_and_is_named(empty_db: Engine, tmp_path: Pa
     assert "nothing was written" in str(info.value)
 
 
-def test_gbk_shapefile_with_cpg_and_without(empty_db: Engine, tmp_path: Path,
-                                             demo_frames: dict[str, gpd.GeoDataFrame]) -> None:
+def test_gbk_shapefile_with_cpg_and_without(
+    empty_db: Engine, tmp_path: Path, demo_frames: dict[str, gpd.GeoDataFrame]
+) -> None:
     load_regions(empty_db)
     grids = demo_frames["grids"].head(30)
     path = write(grids, tmp_path / "grids.shp", encoding="GBK")
@@ -89,8 +96,9 @@ def test_gbk_shapefile_with_cpg_and_without(empty_db: Engine, tmp_path: Path,
     assert got.loc[other.code.iloc[0], "name"] == other.name.iloc[0]
 
 
-def test_encoding_option_overrides(empty_db: Engine, tmp_path: Path,
-                                   demo_frames: dict[str, gpd.GeoDataFrame]) -> None:
+def test_encoding_option_overrides(
+    empty_db: Engine, tmp_path: Path, demo_frames: dict[str, gpd.GeoDataFrame]
+) -> None:
     load_regions(empty_db)
     grids = demo_frames["grids"].head(3)
     path = write(grids, tmp_path / "g.shp", encoding="GBK")
@@ -102,8 +110,9 @@ def test_encoding_option_overrides(empty_db: Engine, tmp_path: Path,
     assert set(read_layer(empty_db, "grids").name) == set(grids.name)
 
 
-def test_geopackage_and_projected_crs(empty_db: Engine, tmp_path: Path,
-                                      demo_frames: dict[str, gpd.GeoDataFrame]) -> None:
+def test_geopackage_and_projected_crs(
+    empty_db: Engine, tmp_path: Path, demo_frames: dict[str, gpd.GeoDataFrame]
+) -> None:
     load_regions(empty_db)
     grids = demo_frames["grids"].head(10)
     projected = grids.to_crs(4549)  # CGCS2000 / 3-degree Gauss-Krüger CM 120E
@@ -126,9 +135,12 @@ def test_csv_points_with_lonlat_columns(demo_db: Engine, tmp_path: Path) -> None
     s = import_file(demo_db, "cases", path)
     assert s.rows == 2 and s.owned == 2
     with demo_db.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT category, reported_at AT TIME ZONE 'Asia/Shanghai', ST_X(geom), grid_id "
-            "FROM cases ORDER BY id DESC LIMIT 2")).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT category, reported_at AT TIME ZONE 'Asia/Shanghai', ST_X(geom), grid_id "
+                "FROM cases ORDER BY id DESC LIMIT 2"
+            )
+        ).all()
     assert counts(demo_db)["cases"] == before + 2
     assert {r[0] for r in rows} == {"dispute"}
     assert str(rows[1][1]) == "2026-05-01 08:30:00"
@@ -141,8 +153,12 @@ def test_gbk_csv(demo_db: Engine, tmp_path: Path) -> None:
     s = import_file(demo_db, "stations", path)
     assert any("GBK" in n for n in s.notes)
     with demo_db.connect() as conn:
-        assert conn.execute(sa.text(
-            "SELECT kind FROM stations WHERE name = '测试便民服务点'")).scalar_one() == "convenience_point"
+        assert (
+            conn.execute(
+                sa.text("SELECT kind FROM stations WHERE name = '测试便民服务点'")
+            ).scalar_one()
+            == "convenience_point"
+        )
 
 
 BAD_CASES = [
@@ -157,10 +173,12 @@ BAD_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "line", "field", "message"), BAD_CASES,
-                         ids=[c[0] for c in BAD_CASES])
-def test_bad_case_rows_are_refused(demo_db: Engine, tmp_path: Path, name: str, line: str,
-                                   field: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "line", "field", "message"), BAD_CASES, ids=[c[0] for c in BAD_CASES]
+)
+def test_bad_case_rows_are_refused(
+    demo_db: Engine, tmp_path: Path, name: str, line: str, field: str, message: str
+) -> None:
     path = tmp_path / f"{name}.csv"
     good = "dispute,fine,2026-05-01,119.01,25.43"
     path.write_text(f"category,title,reported_at,lon,lat\n{good}\n{line}\n", encoding="utf-8")
@@ -180,11 +198,16 @@ def _polygon_file(tmp_path: Path, rows: list[dict], name: str = "f.geojson") -> 
 
 
 def _feature(props: dict, coords: list, kind: str = "Polygon") -> dict:
-    return {"type": "Feature", "properties": props, "geometry": {"type": kind, "coordinates": coords}}
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {"type": kind, "coordinates": coords},
+    }
 
 
-def test_bad_boundary_rows(empty_db: Engine, tmp_path: Path,
-                           demo_frames: dict[str, gpd.GeoDataFrame]) -> None:
+def test_bad_boundary_rows(
+    empty_db: Engine, tmp_path: Path, demo_frames: dict[str, gpd.GeoDataFrame]
+) -> None:
     load_regions(empty_db)
     village = demo_frames["villages"].iloc[0]
     vcode = village.code
@@ -192,14 +215,14 @@ def test_bad_boundary_rows(empty_db: Engine, tmp_path: Path,
     bowtie = [[[119.0, 25.4], [119.001, 25.401], [119.001, 25.4], [119.0, 25.401], [119.0, 25.4]]]
     rows = [
         _feature({"code": vcode + "001", "name": "好网格"}, box),
-        _feature({"code": vcode + "01", "name": "短码"}, box),                      # 2 format
-        _feature({"code": vcode + "000", "name": "零序号"}, box),                   # 3 000
-        _feature({"code": vcode + "002", "name": "自交"}, bowtie),                  # 4 invalid
-        _feature({"code": vcode + "001", "name": "重复"}, box),                     # 5 duplicate
-        _feature({"code": vcode + "003", "name": "线"}, box[0], "LineString"),      # 6 type
-        _feature({"code": vcode + "004", "name": ""}, box),                         # 7 no name
+        _feature({"code": vcode + "01", "name": "短码"}, box),  # 2 format
+        _feature({"code": vcode + "000", "name": "零序号"}, box),  # 3 000
+        _feature({"code": vcode + "002", "name": "自交"}, bowtie),  # 4 invalid
+        _feature({"code": vcode + "001", "name": "重复"}, box),  # 5 duplicate
+        _feature({"code": vcode + "003", "name": "线"}, box[0], "LineString"),  # 6 type
+        _feature({"code": vcode + "004", "name": ""}, box),  # 7 no name
         _feature({"code": vcode + "005", "name": "错父", "parent_code": "359901101299"}, box),  # 8
-        _feature({"code": vcode + "006", "name": "无形"}, []),                      # 9 empty
+        _feature({"code": vcode + "006", "name": "无形"}, []),  # 9 empty
     ]
     before = counts(empty_db)
     with pytest.raises(ImportRejected) as info:
@@ -226,8 +249,9 @@ def test_existing_code_is_refused(demo_db: Engine, tmp_path: Path) -> None:
 def test_file_level_errors(empty_db: Engine, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="no such file"):
         import_file(empty_db, "grids", tmp_path / "missing.geojson")
-    (tmp_path / "broken.geojson").write_text('{"type": "FeatureCollection", "features": [',
-                                             encoding="utf-8")
+    (tmp_path / "broken.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [', encoding="utf-8"
+    )
     with pytest.raises(InvalidInput, match="cannot read broken.geojson"):
         import_file(empty_db, "grids", tmp_path / "broken.geojson")
     (tmp_path / "x.kml").write_text("<kml/>")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import shapely
-from pyproj import Geod
 import sqlalchemy as sa
+from pyproj import Geod
 from sqlalchemy.engine import Engine
 
 from gis.qa import check_database, check_files, check_plan
@@ -29,40 +29,65 @@ def test_planted_defects_in_the_database(demo_db: Engine) -> None:
     with demo_db.begin() as conn:
         # Two neighbouring grids of one village: B is grown into A (overlap), then the
         # village loses a grid (gap), a unit pokes out of its grid, a grid out of its village.
-        a, b = conn.execute(sa.text(
-            "SELECT g1.code, g2.code FROM grids g1 JOIN grids g2 "
-            "ON g1.village_code = g2.village_code AND g1.code < g2.code "
-            "AND ST_Relate(g1.geom, g2.geom, 'F***1****') ORDER BY g1.code LIMIT 1")).one()
-        conn.execute(sa.text(
-            "UPDATE grids SET geom = ST_Multi(ST_Union(geom, (SELECT ST_Buffer(ST_PointOnSurface("
-            "geom)::geography, 30)::geometry FROM grids WHERE code = :a))) WHERE code = :b"),
-            {"a": a, "b": b})
-        gap_grid, gap_village = conn.execute(sa.text(
-            "SELECT g.code, g.village_code FROM grids g WHERE g.code NOT IN (:a, :b) "
-            "AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.grid_id = g.id) "
-            "AND NOT EXISTS (SELECT 1 FROM stations c WHERE c.grid_id = g.id) "
-            "AND NOT EXISTS (SELECT 1 FROM hotspots c WHERE c.grid_id = g.id) "
-            "AND NOT EXISTS (SELECT 1 FROM parcels c WHERE c.grid_id = g.id) "
-            "ORDER BY g.code LIMIT 1"), {"a": a, "b": b}).one()
+        a, b = conn.execute(
+            sa.text(
+                "SELECT g1.code, g2.code FROM grids g1 JOIN grids g2 "
+                "ON g1.village_code = g2.village_code AND g1.code < g2.code "
+                "AND ST_Relate(g1.geom, g2.geom, 'F***1****') ORDER BY g1.code LIMIT 1"
+            )
+        ).one()
+        conn.execute(
+            sa.text(
+                "UPDATE grids SET geom = ST_Multi(ST_Union(geom, (SELECT ST_Buffer(ST_PointOnSurface("
+                "geom)::geography, 30)::geometry FROM grids WHERE code = :a))) WHERE code = :b"
+            ),
+            {"a": a, "b": b},
+        )
+        gap_grid, gap_village = conn.execute(
+            sa.text(
+                "SELECT g.code, g.village_code FROM grids g WHERE g.code NOT IN (:a, :b) "
+                "AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.grid_id = g.id) "
+                "AND NOT EXISTS (SELECT 1 FROM stations c WHERE c.grid_id = g.id) "
+                "AND NOT EXISTS (SELECT 1 FROM hotspots c WHERE c.grid_id = g.id) "
+                "AND NOT EXISTS (SELECT 1 FROM parcels c WHERE c.grid_id = g.id) "
+                "ORDER BY g.code LIMIT 1"
+            ),
+            {"a": a, "b": b},
+        ).one()
         if gap_grid is None:  # pragma: no cover - the demo has grids without cases
             raise AssertionError("no grid free of cases to delete")
         conn.execute(sa.text("DELETE FROM units WHERE grid_code = :g"), {"g": gap_grid})
         conn.execute(sa.text("DELETE FROM grids WHERE code = :g"), {"g": gap_grid})
-        unit = conn.execute(sa.text(
-            "SELECT code FROM units WHERE grid_code NOT IN (:a, :b) ORDER BY code DESC LIMIT 1"),
-            {"a": a, "b": b}).scalar_one()
-        conn.execute(sa.text(
-            "UPDATE units SET geom = ST_Multi(ST_Translate(geom, 0.01, 0)) WHERE code = :u"),
-            {"u": unit})
-        outside_grid = conn.execute(sa.text(
-            "SELECT code FROM grids WHERE code NOT IN (:a, :b) AND village_code <> :v "
-            "ORDER BY code DESC LIMIT 1 OFFSET 5"), {"a": a, "b": b, "v": gap_village}).scalar_one()
-        conn.execute(sa.text(
-            "UPDATE grids SET geom = ST_Multi(ST_Union(geom, ST_Buffer(ST_Centroid(geom), 0.02))) "
-            "WHERE code = :g"), {"g": outside_grid})
-        gap_area = conn.execute(sa.text(
-            "SELECT ST_Area(geom::geography) FROM regions WHERE code = :v"),
-            {"v": gap_village}).scalar_one()
+        unit = conn.execute(
+            sa.text(
+                "SELECT code FROM units WHERE grid_code NOT IN (:a, :b) ORDER BY code DESC LIMIT 1"
+            ),
+            {"a": a, "b": b},
+        ).scalar_one()
+        conn.execute(
+            sa.text(
+                "UPDATE units SET geom = ST_Multi(ST_Translate(geom, 0.01, 0)) WHERE code = :u"
+            ),
+            {"u": unit},
+        )
+        outside_grid = conn.execute(
+            sa.text(
+                "SELECT code FROM grids WHERE code NOT IN (:a, :b) AND village_code <> :v "
+                "ORDER BY code DESC LIMIT 1 OFFSET 5"
+            ),
+            {"a": a, "b": b, "v": gap_village},
+        ).scalar_one()
+        conn.execute(
+            sa.text(
+                "UPDATE grids SET geom = ST_Multi(ST_Union(geom, ST_Buffer(ST_Centroid(geom), 0.02))) "
+                "WHERE code = :g"
+            ),
+            {"g": outside_grid},
+        )
+        gap_area = conn.execute(
+            sa.text("SELECT ST_Area(geom::geography) FROM regions WHERE code = :v"),
+            {"v": gap_village},
+        ).scalar_one()
     findings = check_database(demo_db)
 
     overlaps = [f for f in _one(findings, "overlap") if f.layer == "grids"]
@@ -83,17 +108,20 @@ def test_planted_defects_in_the_database(demo_db: Engine) -> None:
 
 def test_planted_defects_in_files(tmp_path: Path) -> None:
     """Invalid shapes and duplicate codes cannot enter the database; checked as files."""
-    frames = {layer: gpd.read_file(BOUNDARIES / f"{layer}.geojson")
-              for layer in ("villages", "grids")}
+    frames = {
+        layer: gpd.read_file(BOUNDARIES / f"{layer}.geojson") for layer in ("villages", "grids")
+    }
     grids = frames["grids"]
     victim = grids.iloc[10]
     minx, miny, maxx, maxy = victim.geometry.bounds
-    bowtie = shapely.MultiPolygon([shapely.Polygon(
-        [(minx, miny), (maxx, maxy), (maxx, miny), (minx, maxy), (minx, miny)])])
+    bowtie = shapely.MultiPolygon(
+        [shapely.Polygon([(minx, miny), (maxx, maxy), (maxx, miny), (minx, maxy), (minx, miny)])]
+    )
     grids.loc[10, "geometry"] = bowtie
     dup = grids.iloc[[20]].copy()
     grids = gpd.GeoDataFrame(
-        __import__("pandas").concat([grids, dup], ignore_index=True), crs=grids.crs)
+        __import__("pandas").concat([grids, dup], ignore_index=True), crs=grids.crs
+    )
     for layer, frame in (("villages", frames["villages"]), ("grids", grids)):
         frame.to_file(tmp_path / f"{layer}.geojson")
     findings = check_files(tmp_path)
@@ -112,13 +140,22 @@ def test_planted_defects_in_files(tmp_path: Path) -> None:
 
 
 def test_orphans_and_min_area() -> None:
-    villages = gpd.GeoDataFrame({"code": ["359901101201"], "parent_code": ["359901101000"]},
-                                geometry=[shapely.box(119.0, 25.4, 119.01, 25.41)], crs=4326)
+    villages = gpd.GeoDataFrame(
+        {"code": ["359901101201"], "parent_code": ["359901101000"]},
+        geometry=[shapely.box(119.0, 25.4, 119.01, 25.41)],
+        crs=4326,
+    )
     grids = gpd.GeoDataFrame(
-        {"code": ["359901101201001", "359901101299001"],
-         "parent_code": ["359901101201", "359901101299"]},
-        geometry=[shapely.box(119.0, 25.4, 119.01, 25.40999), shapely.box(119.02, 25.4, 119.03, 25.41)],
-        crs=4326)
+        {
+            "code": ["359901101201001", "359901101299001"],
+            "parent_code": ["359901101201", "359901101299"],
+        },
+        geometry=[
+            shapely.box(119.0, 25.4, 119.01, 25.40999),
+            shapely.box(119.02, 25.4, 119.03, 25.41),
+        ],
+        crs=4326,
+    )
     findings = check_plan({"villages": villages, "grids": grids})
     assert [f.check for f in findings] == ["unknown_parent", "gap"]
     strip = shapely.box(119.0, 25.40999, 119.01, 25.41)

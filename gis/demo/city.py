@@ -72,7 +72,8 @@ def plan_tree(spec: CitySpec, rng: np.random.Generator) -> tuple[Tree, tuple[int
     def villages(n_villages: int, n_grids: int, n_units: int) -> Tree:
         grids_per_village = _split(n_grids, n_villages, 1, rng)
         units_per_grid = _split(n_units, n_grids, 1, rng)
-        out, k = [], 0
+        out: Tree = []
+        k = 0
         for g in grids_per_village:
             out.append([[[] for _ in range(u)] for u in units_per_grid[k : k + g]])
             k += g
@@ -103,14 +104,22 @@ def total_units(node: Tree) -> int:
     return 1 if not node else sum(total_units(c) for c in node)
 
 
-def _blob(xy: NDArray[np.float64], centre: tuple[float, float], radii: tuple[float, float],
-          phases: NDArray[np.float64]) -> NDArray[np.bool_]:
+def _blob(
+    xy: NDArray[np.float64],
+    centre: tuple[float, float],
+    radii: tuple[float, float],
+    phases: NDArray[np.float64],
+) -> NDArray[np.bool_]:
     """Points inside a noisy ellipse."""
     dx = (xy[:, 0] - centre[0]) / radii[0]
     dy = (xy[:, 1] - centre[1]) / radii[1]
     theta = np.arctan2(dy, dx)
-    r = 1 + 0.12 * np.sin(3 * theta + phases[0]) + 0.08 * np.sin(5 * theta + phases[1]) \
+    r = (
+        1
+        + 0.12 * np.sin(3 * theta + phases[0])
+        + 0.08 * np.sin(5 * theta + phases[1])
         + 0.04 * np.sin(11 * theta + phases[2])
+    )
     return np.hypot(dx, dy) < r
 
 
@@ -163,8 +172,14 @@ class Area:
     name: str = ""
 
 
-def carve(cells: Cells, members: NDArray[np.int64], node: Tree, path: tuple[int, ...],
-          rng: np.random.Generator, out: dict[tuple[int, ...], Area]) -> None:
+def carve(
+    cells: Cells,
+    members: NDArray[np.int64],
+    node: Tree,
+    path: tuple[int, ...],
+    rng: np.random.Generator,
+    out: dict[tuple[int, ...], Area],
+) -> None:
     """Split `members` among the children of `node`, recursively, recording every area."""
     if not node:
         return
@@ -180,8 +195,12 @@ def _children(areas: dict[tuple[int, ...], Area], path: tuple[int, ...]) -> list
     return [a for p, a in areas.items() if len(p) == len(path) + 1 and p[:-1] == path]
 
 
-def add_enclave(cells: Cells, areas: dict[tuple[int, ...], Area], avoid: tuple[int, int] | None,
-                rng: np.random.Generator) -> tuple[int, ...]:
+def add_enclave(
+    cells: Cells,
+    areas: dict[tuple[int, ...], Area],
+    avoid: tuple[int, int] | None,
+    rng: np.random.Generator,
+) -> tuple[int, ...]:
     """Turn one interior cell of a grid into a grid of its own: the first grid gets a hole."""
     grid_of = {}
     unit_of = {}
@@ -217,8 +236,13 @@ def add_enclave(cells: Cells, areas: dict[tuple[int, ...], Area], avoid: tuple[i
     raise ValueError("no grid has an interior cell to make an enclave of")
 
 
-def add_island(cells: Cells, island: NDArray[np.int64], areas: dict[tuple[int, ...], Area],
-               avoid: tuple[int, int] | None, rng: np.random.Generator) -> tuple[int, ...]:
+def add_island(
+    cells: Cells,
+    island: NDArray[np.int64],
+    areas: dict[tuple[int, ...], Area],
+    avoid: tuple[int, int] | None,
+    rng: np.random.Generator,
+) -> tuple[int, ...]:
     """Give the island's cells to the nearest mainland village, as a grid of 3 units."""
     centre = cells.centres[island].mean(axis=0)
     best, best_d = None, math.inf
@@ -255,8 +279,12 @@ def build_geometries(cells: Cells, areas: dict[tuple[int, ...], Area]) -> None:
             a.geom = _multi(shapely.coverage_union_all(parts))
 
 
-def assign_codes(areas: dict[tuple[int, ...], Area], special: tuple[int, int] | None,
-                 rng: np.random.Generator, names: NameMaker) -> dict[tuple[int, ...], str]:
+def assign_codes(
+    areas: dict[tuple[int, ...], Area],
+    special: tuple[int, int] | None,
+    rng: np.random.Generator,
+    names: NameMaker,
+) -> dict[tuple[int, ...], str]:
     """Statistical codes and names, top-down; returns each town's and village's kind."""
     kinds: dict[tuple[int, ...], str] = {}
     ordered = sorted(areas, key=lambda p: (len(p), p))
@@ -274,12 +302,16 @@ def assign_codes(areas: dict[tuple[int, ...], Area], special: tuple[int, int] | 
             n = seq[(p[:-1], kind)] = seq.get((p[:-1], kind), 0) + 1
             assert parent is not None
             a.code = f"{parent.code[:6]}{base + n:03d}000"
-            a.name = SPECIAL_TOWN[0] if p == special else names.place(
-                "镇" if kind == "town" else "街道")
+            a.name = (
+                SPECIAL_TOWN[0] if p == special else names.place("镇" if kind == "town" else "街道")
+            )
         elif len(p) == 3:
             town_kind = kinds[p[:2]]
-            is_village = p[:2] == special or (town_kind == "town" and rng.random() < 0.85) or (
-                town_kind == "street" and rng.random() < 0.1)
+            is_village = (
+                p[:2] == special
+                or (town_kind == "town" and rng.random() < 0.85)
+                or (town_kind == "street" and rng.random() < 0.1)
+            )
             kind = "village" if is_village else "community"
             kinds[p] = kind
             base = 200 if kind == "village" else 0
@@ -319,8 +351,9 @@ def generate_boundaries(spec: CitySpec) -> dict[str, gpd.GeoDataFrame]:
     return _frames(areas, names, rng)
 
 
-def _frames(areas: dict[tuple[int, ...], Area], names: NameMaker,
-            rng: np.random.Generator) -> dict[str, gpd.GeoDataFrame]:
+def _frames(
+    areas: dict[tuple[int, ...], Area], names: NameMaker, rng: np.random.Generator
+) -> dict[str, gpd.GeoDataFrame]:
     out = {}
     for depth, layer in enumerate(LEVELS, start=1):
         rows = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,20 +24,27 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
         path.unlink()
     # No COORDINATE_PRECISION: GDAL 3.12 then rounds 119.0999991 to 119.1; the default
     # 15 significant digits write the 1e-7 grid exactly.
-    pyogrio.write_dataframe(frame, path, driver="GeoJSON",
-                            RFC7946="NO", WRITE_NAME="NO")
+    pyogrio.write_dataframe(frame, path, driver="GeoJSON", RFC7946="NO", WRITE_NAME="NO")
 
 
-def write_city(spec: CitySpec, out: Path, cases: int, hotspots: int = 200, parcels: int = 100,
-               stations: int = 300, now: datetime | None = None) -> dict[str, int]:
+def write_city(
+    spec: CitySpec,
+    out: Path,
+    cases: int,
+    hotspots: int = 200,
+    parcels: int = 100,
+    stations: int = 300,
+    now: datetime | None = None,
+) -> dict[str, int]:
     """Generate a city and write all its layers to `out`; returns the row count of each."""
     boundaries = generate_boundaries(spec)
     counts = {}
     for layer in LEVELS:
         write_geojson(boundaries[layer], out / f"{layer}.geojson")
         counts[layer] = len(boundaries[layer])
-    things = make_things(boundaries, spec.seed, now or datetime.now(timezone.utc), cases,
-                         hotspots, parcels, stations)
+    things = make_things(
+        boundaries, spec.seed, now or datetime.now(UTC), cases, hotspots, parcels, stations
+    )
     for layer, frame in things.items():
         if layer == "cases":
             xy = frame.geometry.get_coordinates()
@@ -49,9 +56,16 @@ def write_city(spec: CitySpec, out: Path, cases: int, hotspots: int = 200, parce
     return counts
 
 
-def load_demo(engine: Engine, boundaries_dir: Path, seed: int, cases: int = 5000,
-              hotspots: int = 200, parcels: int = 100, stations: int = 300,
-              now: datetime | None = None) -> list[ImportSummary]:
+def load_demo(
+    engine: Engine,
+    boundaries_dir: Path,
+    seed: int,
+    cases: int = 5000,
+    hotspots: int = 200,
+    parcels: int = 100,
+    stations: int = 300,
+    now: datetime | None = None,
+) -> list[ImportSummary]:
     """Load the committed boundaries and freshly drawn thematic layers, in one transaction.
 
     Does nothing (returns []) when the database already holds districts.
@@ -67,12 +81,13 @@ def load_demo(engine: Engine, boundaries_dir: Path, seed: int, cases: int = 5000
             source = read_source(path)
             frames[layer] = source.frame
             summaries.append(import_source(conn, get_layer(layer), source, path.name))
-        things = make_things(frames, seed, now or datetime.now(timezone.utc), cases, hotspots,
-                             parcels, stations)
+        things = make_things(
+            frames, seed, now or datetime.now(UTC), cases, hotspots, parcels, stations
+        )
         for layer, frame in things.items():
-            summaries.append(import_source(conn, get_layer(layer), Source(frame, 4326),
-                                           f"demo {layer} (seed {seed})"))
+            summaries.append(
+                import_source(
+                    conn, get_layer(layer), Source(frame, 4326), f"demo {layer} (seed {seed})"
+                )
+            )
     return summaries
-
-
-

@@ -123,48 +123,61 @@ def grow_regions(
         return np.zeros(len(members), dtype=np.int64)
     if minimum.sum() > len(members):
         raise ValueError(f"{len(members)} cells cannot hold {k} regions of {minimum.sum()} cells")
-    local = {c: i for i, c in enumerate(members.tolist())}
-    centres = cells.centres[members]
-    best: NDArray[np.int64] | None = None
     best_short = None
     for _ in range(attempts):
-        labels = np.full(len(members), -1, dtype=np.int64)
-        seeds = spread_seeds(centres, k, rng)
-        sizes = np.ones(k)
-        frontiers: list[list[tuple[float, int]]] = [[] for _ in range(k)]
-
-        def push(region: int, cell_local: int) -> None:
-            seed_xy = centres[seeds[region]]
-            for n in cells.adjacent(int(members[cell_local])).tolist():
-                j = local.get(n)
-                if j is not None and labels[j] < 0:
-                    d = float(np.hypot(*(centres[j] - seed_xy)))
-                    heapq.heappush(frontiers[region], (d * (1 + roughness * rng.random()), j))
-
-        for r, s in enumerate(seeds.tolist()):
-            labels[s] = r
-        for r, s in enumerate(seeds.tolist()):
-            push(r, s)
-        queue = [(1 / weights[r], rng.random(), r) for r in range(k)]
-        heapq.heapify(queue)
-        while queue:
-            _, _, r = heapq.heappop(queue)
-            frontier = frontiers[r]
-            while frontier and labels[frontier[0][1]] >= 0:
-                heapq.heappop(frontier)
-            if not frontier:
-                continue
-            _, j = heapq.heappop(frontier)
-            labels[j] = r
-            sizes[r] += 1
-            push(r, j)
-            heapq.heappush(queue, (sizes[r] / weights[r], rng.random(), r))
-        if (labels < 0).any():
-            raise ValueError("region growing left cells unassigned: the parent is not connected")
+        labels = _grow_once(cells, members, weights, rng, roughness)
         short = int(np.maximum(minimum - np.bincount(labels, minlength=k), 0).sum())
         if short == 0:
             return labels
-        if best_short is None or short < best_short:
-            best, best_short = labels, short
-    raise ValueError(f"could not split {len(members)} cells into {k} regions "
-                     f"with enough cells each (short by {best_short} cells)")
+        best_short = short if best_short is None else min(short, best_short)
+    raise ValueError(
+        f"could not split {len(members)} cells into {k} regions "
+        f"with enough cells each (short by {best_short} cells)"
+    )
+
+
+def _grow_once(
+    cells: Cells,
+    members: NDArray[np.int64],
+    weights: NDArray[np.float64],
+    rng: np.random.Generator,
+    roughness: float,
+) -> NDArray[np.int64]:
+    """One round of region growing from fresh seeds (see grow_regions)."""
+    k = len(weights)
+    local = {c: i for i, c in enumerate(members.tolist())}
+    centres = cells.centres[members]
+    labels = np.full(len(members), -1, dtype=np.int64)
+    seeds = spread_seeds(centres, k, rng)
+    sizes = np.ones(k)
+    frontiers: list[list[tuple[float, int]]] = [[] for _ in range(k)]
+
+    def push(region: int, cell_local: int) -> None:
+        seed_xy = centres[seeds[region]]
+        for n in cells.adjacent(int(members[cell_local])).tolist():
+            j = local.get(n)
+            if j is not None and labels[j] < 0:
+                d = float(np.hypot(*(centres[j] - seed_xy)))
+                heapq.heappush(frontiers[region], (d * (1 + roughness * rng.random()), j))
+
+    for r, s in enumerate(seeds.tolist()):
+        labels[s] = r
+    for r, s in enumerate(seeds.tolist()):
+        push(r, s)
+    queue = [(1 / weights[r], rng.random(), r) for r in range(k)]
+    heapq.heapify(queue)
+    while queue:
+        _, _, r = heapq.heappop(queue)
+        frontier = frontiers[r]
+        while frontier and labels[frontier[0][1]] >= 0:
+            heapq.heappop(frontier)
+        if not frontier:
+            continue
+        _, j = heapq.heappop(frontier)
+        labels[j] = r
+        sizes[r] += 1
+        push(r, j)
+        heapq.heappush(queue, (sizes[r] / weights[r], rng.random(), r))
+    if (labels < 0).any():
+        raise ValueError("region growing left cells unassigned: the parent is not connected")
+    return labels

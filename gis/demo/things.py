@@ -17,13 +17,27 @@ from gis.demo.names import NameMaker
 from gis.vocab import CASE_CATEGORIES
 
 CASE_WEIGHTS = {
-    "dispute": 0.22, "sanitation": 0.18, "road_facility": 0.12, "public_safety": 0.10,
-    "illegal_construction": 0.08, "waterlogging": 0.07, "noise": 0.08, "fire_hazard": 0.05,
-    "livelihood": 0.07, "greening": 0.03,
+    "dispute": 0.22,
+    "sanitation": 0.18,
+    "road_facility": 0.12,
+    "public_safety": 0.10,
+    "illegal_construction": 0.08,
+    "waterlogging": 0.07,
+    "noise": 0.08,
+    "fire_hazard": 0.05,
+    "livelihood": 0.07,
+    "greening": 0.03,
 }
 CASE_TITLES = {
-    "dispute": ["邻里噪音纠纷", "宅基地边界纠纷", "房屋租赁纠纷", "婚姻家庭矛盾", "土地承包纠纷",
-                "物业服务纠纷", "劳资欠薪纠纷"],
+    "dispute": [
+        "邻里噪音纠纷",
+        "宅基地边界纠纷",
+        "房屋租赁纠纷",
+        "婚姻家庭矛盾",
+        "土地承包纠纷",
+        "物业服务纠纷",
+        "劳资欠薪纠纷",
+    ],
     "public_safety": ["道路井盖缺失", "广告牌松动", "危房安全隐患", "电线私拉乱接", "护栏损坏"],
     "waterlogging": ["路段积水严重", "地下通道积水", "排水沟堵塞", "雨水箅子堵塞"],
     "illegal_construction": ["违规搭建彩钢棚", "楼顶违建", "占道违建", "私自扩建围墙"],
@@ -64,13 +78,17 @@ def _statuses(age_days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     late = np.array(["closed", "evaluated", "closed", "evaluated", "cancelled"])
     p_closed = np.clip(age_days / 20.0, 0.0, 0.97)
     closed = rng.random(len(age_days)) < p_closed
-    out = np.where(closed, rng.choice(late, len(age_days), p=[0.3, 0.45, 0.1, 0.1, 0.05]),
-                   rng.choice(early, len(age_days)))
+    out = np.where(
+        closed,
+        rng.choice(late, len(age_days), p=[0.3, 0.45, 0.1, 0.1, 0.05]),
+        rng.choice(early, len(age_days)),
+    )
     return out
 
 
-def make_cases(units: gpd.GeoDataFrame, n: int, rng: np.random.Generator,
-               now: datetime) -> gpd.GeoDataFrame:
+def make_cases(
+    units: gpd.GeoDataFrame, n: int, rng: np.random.Generator, now: datetime
+) -> gpd.GeoDataFrame:
     """`n` cases over the last 12 months."""
     names = NameMaker(rng)
     pick = rng.integers(0, len(units), n)
@@ -86,20 +104,25 @@ def make_cases(units: gpd.GeoDataFrame, n: int, rng: np.random.Generator,
     unit_names = units["name"].to_numpy()[pick]
     people = np.array([names.person() for _ in range(min(n, 2000))], dtype=object)
     phones = np.array([f"100-0000-{i:04d}" for i in range(10000)], dtype=object)
-    frame = pd.DataFrame({
-        "category": category,
-        "title": titles,
-        "description": [f"{u}居民反映：{t}，请尽快处理。" for u, t in zip(unit_names, titles, strict=True)],
-        "status": _statuses(age, rng),
-        "reported_at": reported.floor("s"),
-        "reporter_name": rng.choice(people, n),
-        "reporter_phone": rng.choice(phones, n),
-    })
+    frame = pd.DataFrame(
+        {
+            "category": category,
+            "title": titles,
+            "description": [
+                f"{u}居民反映：{t}，请尽快处理。" for u, t in zip(unit_names, titles, strict=True)
+            ],
+            "status": _statuses(age, rng),
+            "reported_at": reported.floor("s"),
+            "reporter_name": rng.choice(people, n),
+            "reporter_phone": rng.choice(phones, n),
+        }
+    )
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
 
 
-def make_hotspots(units: gpd.GeoDataFrame, n: int, rng: np.random.Generator,
-                  now: datetime) -> gpd.GeoDataFrame:
+def make_hotspots(
+    units: gpd.GeoDataFrame, n: int, rng: np.random.Generator, now: datetime
+) -> gpd.GeoDataFrame:
     """`n` waterlogging and hazard spots; one in five is an area rather than a point."""
     pick = rng.integers(0, len(units), n)
     unit_geoms = np.asarray(units.geometry.values, dtype=object)[pick]
@@ -113,12 +136,20 @@ def make_hotspots(units: gpd.GeoDataFrame, n: int, rng: np.random.Generator,
     kind = np.where(rng.random(n) < 0.75, "waterlogging", "hazard")
     unit_names = units["name"].to_numpy()[pick]
     label = np.where(kind == "waterlogging", "积水点", "隐患点")
-    frame = pd.DataFrame({
-        "name": [f"{u}{lab}{i + 1}" for i, (u, lab) in enumerate(zip(unit_names, label, strict=True))],
-        "kind": kind,
-        "risk_level": rng.choice(["low", "medium", "high", "severe"], n, p=[0.4, 0.35, 0.2, 0.05]),
-        "last_inspected": [(now - timedelta(days=int(d))).date() for d in rng.integers(0, 120, n)],
-    })
+    frame = pd.DataFrame(
+        {
+            "name": [
+                f"{u}{lab}{i + 1}" for i, (u, lab) in enumerate(zip(unit_names, label, strict=True))
+            ],
+            "kind": kind,
+            "risk_level": rng.choice(
+                ["low", "medium", "high", "severe"], n, p=[0.4, 0.35, 0.2, 0.05]
+            ),
+            "last_inspected": [
+                (now - timedelta(days=int(d))).date() for d in rng.integers(0, 120, n)
+            ],
+        }
+    )
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
 
 
@@ -132,8 +163,13 @@ def make_parcels(grids: gpd.GeoDataFrame, n: int, rng: np.random.Generator) -> g
     on_edge = shapely.line_interpolate_point(edges, rng.random(n), normalized=True)
     centres[straddle] = on_edge[straddle]
     polys = []
-    for c, w, h, a in zip(centres, rng.uniform(0.0004, 0.0012, n), rng.uniform(0.0003, 0.0008, n),
-                          rng.uniform(0, np.pi, n), strict=True):
+    for c, w, h, a in zip(
+        centres,
+        rng.uniform(0.0004, 0.0012, n),
+        rng.uniform(0.0003, 0.0008, n),
+        rng.uniform(0, np.pi, n),
+        strict=True,
+    ):
         corners = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
         rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
         pts = corners @ rot.T + [c.x, c.y]
@@ -145,18 +181,23 @@ def make_parcels(grids: gpd.GeoDataFrame, n: int, rng: np.random.Generator) -> g
         rng.choice(["surveyed", "rectifying", "demolished"], n),
     )
     names = grids["name"].to_numpy()[pick]
-    frame = pd.DataFrame({
-        "code": [f"ZQ{2025 + (i % 2)}-{i + 1:04d}" for i in range(n)],
-        "name": [f"{g}{'征迁' if k == 'demolition' else '违建'}地块{i + 1}"
-                 for i, (g, k) in enumerate(zip(names, kind, strict=True))],
-        "kind": kind,
-        "status": status,
-    })
+    frame = pd.DataFrame(
+        {
+            "code": [f"ZQ{2025 + (i % 2)}-{i + 1:04d}" for i in range(n)],
+            "name": [
+                f"{g}{'征迁' if k == 'demolition' else '违建'}地块{i + 1}"
+                for i, (g, k) in enumerate(zip(names, kind, strict=True))
+            ],
+            "kind": kind,
+            "status": status,
+        }
+    )
     return gpd.GeoDataFrame(frame, geometry=polys, crs="EPSG:4326")
 
 
-def make_stations(villages: gpd.GeoDataFrame, units: gpd.GeoDataFrame, n: int,
-                  rng: np.random.Generator) -> gpd.GeoDataFrame:
+def make_stations(
+    villages: gpd.GeoDataFrame, units: gpd.GeoDataFrame, n: int, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
     """`n` service stations of several kinds, named after their village or community."""
     names = NameMaker(rng)
     kinds = list(STATION_KINDS)
@@ -168,20 +209,29 @@ def make_stations(villages: gpd.GeoDataFrame, units: gpd.GeoDataFrame, n: int,
     rows = []
     for i, (k, ucode) in enumerate(zip(kind, unit_codes, strict=True)):
         village = village_names.get(ucode[:12], "")
-        rows.append({
-            "name": f"{village}{STATION_KINDS[k][1]}" + (f"（{i + 1}）" if k == "convenience_point" else ""),
-            "kind": k,
-            "hours": STATION_KINDS[k][2],
-            "address": f"{village}{int(rng.integers(1, 300))}号",
-            "contact_name": names.person(),
-            "contact_phone": names.phone(),
-        })
+        rows.append(
+            {
+                "name": f"{village}{STATION_KINDS[k][1]}"
+                + (f"（{i + 1}）" if k == "convenience_point" else ""),
+                "kind": k,
+                "hours": STATION_KINDS[k][2],
+                "address": f"{village}{int(rng.integers(1, 300))}号",
+                "contact_name": names.person(),
+                "contact_phone": names.phone(),
+            }
+        )
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs="EPSG:4326")
 
 
-def make_things(boundaries: dict[str, gpd.GeoDataFrame], seed: int, now: datetime,
-                cases: int = 5000, hotspots: int = 200, parcels: int = 100,
-                stations: int = 300) -> dict[str, gpd.GeoDataFrame]:
+def make_things(
+    boundaries: dict[str, gpd.GeoDataFrame],
+    seed: int,
+    now: datetime,
+    cases: int = 5000,
+    hotspots: int = 200,
+    parcels: int = 100,
+    stations: int = 300,
+) -> dict[str, gpd.GeoDataFrame]:
     """All four thematic layers for the given boundaries."""
     assert set(CASE_WEIGHTS) == set(CASE_CATEGORIES)
     rng = np.random.default_rng([seed, 1])

@@ -49,8 +49,10 @@ class ImportSummary:
         return self.rows / self.seconds if self.seconds > 0 else float("inf")
 
     def __str__(self) -> str:
-        text = (f"imported {self.rows:,} {self.layer} from {self.source} in {self.seconds:.1f} s "
-                f"({self.rows_per_second:,.0f} rows/s)")
+        text = (
+            f"imported {self.rows:,} {self.layer} from {self.source} in {self.seconds:.1f} s "
+            f"({self.rows_per_second:,.0f} rows/s)"
+        )
         if self.owned is not None:
             text += f"; {self.owned:,} inside a current grid, {self.rows - self.owned:,} outside"
         return "\n".join([text, *(f"note: {n}" for n in self.notes)])
@@ -63,13 +65,15 @@ def load_context(conn: Connection, spec: LayerSpec) -> Context:
     if spec.table in EXISTING_QUERY:
         existing = set(conn.execute(sa.text(EXISTING_QUERY[spec.table])).scalars())
     parents = None
-    if spec.level and PARENT_QUERY[spec.level]:
-        parents = set(conn.execute(sa.text(PARENT_QUERY[spec.level])).scalars())
+    parent_sql = PARENT_QUERY[spec.level] if spec.level else None
+    if parent_sql:
+        parents = set(conn.execute(sa.text(parent_sql)).scalars())
     return Context(extent, existing, parents)
 
 
-def import_source(conn: Connection, spec: LayerSpec, source: Source, name: str,
-                  progress: bool = False) -> ImportSummary:
+def import_source(
+    conn: Connection, spec: LayerSpec, source: Source, name: str, progress: bool = False
+) -> ImportSummary:
     """Validate and write `source` inside the caller's transaction; raise ImportRejected."""
     started = time.perf_counter()
     conn.execute(sa.text(f"LOCK TABLE {spec.table} IN SHARE ROW EXCLUSIVE MODE"))
@@ -77,21 +81,40 @@ def import_source(conn: Connection, spec: LayerSpec, source: Source, name: str,
     frame, errors = validate(source, spec, ctx)
     if errors:
         raise ImportRejected(spec.name, name, errors, len(frame))
-    with tqdm(total=len(frame), unit="rows", desc=f"writing {spec.name}",
-              disable=not progress or len(frame) < 10_000, leave=False) as bar:
+    with tqdm(
+        total=len(frame),
+        unit="rows",
+        desc=f"writing {spec.name}",
+        disable=not progress or len(frame) < 10_000,
+        leave=False,
+    ) as bar:
         rows = write_rows(conn, spec, frame, progress=bar.update)
     owned = None
     if spec.owned:
-        owned = int(conn.execute(sa.text(
-            f"SELECT count(*) FROM (SELECT grid_id FROM {spec.table} "
-            "ORDER BY id DESC LIMIT :n) t WHERE grid_id IS NOT NULL"), {"n": rows}).scalar_one())
-    return ImportSummary(spec.name, name, rows, time.perf_counter() - started, owned,
-                         list(source.notes))
+        owned = int(
+            conn.execute(
+                sa.text(
+                    f"SELECT count(*) FROM (SELECT grid_id FROM {spec.table} "  # noqa: S608
+                    "ORDER BY id DESC LIMIT :n) t WHERE grid_id IS NOT NULL"
+                ),
+                {"n": rows},
+            ).scalar_one()
+        )
+    return ImportSummary(
+        spec.name, name, rows, time.perf_counter() - started, owned, list(source.notes)
+    )
 
 
-def import_file(engine: Engine, layer: str, path: str | Path, crs: str | None = None,
-                encoding: str | None = None, lon_col: str | None = None,
-                lat_col: str | None = None, progress: bool = False) -> ImportSummary:
+def import_file(
+    engine: Engine,
+    layer: str,
+    path: str | Path,
+    crs: str | None = None,
+    encoding: str | None = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    progress: bool = False,
+) -> ImportSummary:
     """Import one file into `layer`, all or nothing."""
     spec = get_layer(layer)
     started = time.perf_counter()

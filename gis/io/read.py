@@ -14,8 +14,13 @@ import shapely
 from gis.crs import epsg_of, parse_crs
 from gis.errors import InvalidInput, RowError
 
-FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage",
-           ".shp": "Shapefile", ".csv": "CSV"}
+FORMATS = {
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".gpkg": "GeoPackage",
+    ".shp": "Shapefile",
+    ".csv": "CSV",
+}
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
 LAT_NAMES = ("lat", "latitude", "y", "纬度")
 
@@ -30,8 +35,13 @@ class Source:
     notes: list[str] = field(default_factory=list)
 
 
-def read_source(path: str | Path, crs: str | None = None, encoding: str | None = None,
-                lon_col: str | None = None, lat_col: str | None = None) -> Source:
+def read_source(
+    path: str | Path,
+    crs: str | None = None,
+    encoding: str | None = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+) -> Source:
     """Read `path`; `crs` is the CRS of files that declare none (or overrides theirs)."""
     path = Path(path)
     if not path.exists():
@@ -56,8 +66,10 @@ def read_source(path: str | Path, crs: str | None = None, encoding: str | None =
         else:
             frame = pyogrio.read_dataframe(path, encoding=encoding)
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path.name} is not in encoding {encoding}: {exc}; "
-                           "pass the right one with --encoding (e.g. GBK or UTF-8)") from exc
+        raise InvalidInput(
+            f"{path.name} is not in encoding {encoding}: {exc}; "
+            "pass the right one with --encoding (e.g. GBK or UTF-8)"
+        ) from exc
     except LookupError as exc:
         raise InvalidInput(f"unknown encoding {encoding!r}: use e.g. UTF-8 or GBK") from exc
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
@@ -89,7 +101,9 @@ def _guess_lonlat(geoms: np.ndarray, name: str) -> int:
 def _pick(columns: list[str], wanted: str | None, names: tuple[str, ...], what: str) -> str:
     if wanted:
         if wanted not in columns:
-            raise InvalidInput(f"no column {wanted!r} for {what}; the file has {', '.join(columns)}")
+            raise InvalidInput(
+                f"no column {wanted!r} for {what}; the file has {', '.join(columns)}"
+            )
         return wanted
     for c in columns:
         if c.strip().lower() in names:
@@ -100,18 +114,21 @@ def _pick(columns: list[str], wanted: str | None, names: tuple[str, ...], what: 
     )
 
 
-def _read_csv(path: Path, given: int | None, encoding: str | None,
-              lon_col: str | None, lat_col: str | None) -> Source:
+def _read_csv(
+    path: Path, given: int | None, encoding: str | None, lon_col: str | None, lat_col: str | None
+) -> Source:
     notes = []
     try:
-        df = pd.read_csv(path, encoding=encoding or "utf-8-sig", dtype=str,
-                         keep_default_na=False, na_values=[""])
+        df = pd.read_csv(
+            path, encoding=encoding or "utf-8-sig", dtype=str, keep_default_na=False, na_values=[""]
+        )
     except UnicodeDecodeError:
         if encoding:
-            raise InvalidInput(f"{path.name} is not in encoding {encoding}; pass the right "
-                               "one with --encoding (e.g. GBK or UTF-8)") from None
-        df = pd.read_csv(path, encoding="gb18030", dtype=str, keep_default_na=False,
-                         na_values=[""])
+            raise InvalidInput(
+                f"{path.name} is not in encoding {encoding}; pass the right "
+                "one with --encoding (e.g. GBK or UTF-8)"
+            ) from None
+        df = pd.read_csv(path, encoding="gb18030", dtype=str, keep_default_na=False, na_values=[""])
         notes.append("the CSV is not UTF-8: read as GBK")
     except LookupError as exc:
         raise InvalidInput(f"unknown encoding {encoding!r}: use e.g. UTF-8 or GBK") from exc

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -18,8 +18,16 @@ from gis.layerspec import Field, LayerSpec
 from gis.vocab import normalise
 
 LOCAL_TZ = "Asia/Shanghai"
-GEOM_TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
-                   5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
+GEOM_TYPE_NAMES = {
+    0: "Point",
+    1: "LineString",
+    2: "LinearRing",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}
 
 
 @dataclass
@@ -49,15 +57,18 @@ class _Collector:
         self.errors.append(RowError(idx + 1, fieldname, value, reason))
         self.bad.add(idx)
 
-    def add_many(self, mask: np.ndarray, fieldname: str, values: pd.Series | np.ndarray,
-                 reason: str) -> None:
+    def add_many(
+        self, mask: np.ndarray, fieldname: str, values: pd.Series | np.ndarray, reason: str
+    ) -> None:
         for i in np.flatnonzero(mask).tolist():
-            self.add(i, fieldname, values[i] if isinstance(values, np.ndarray) else values.iat[i],
-                     reason)
+            self.add(
+                i, fieldname, values[i] if isinstance(values, np.ndarray) else values.iat[i], reason
+            )
 
 
-def _check_geometry(geoms: np.ndarray, spec: LayerSpec, epsg: int, extent: Extent,
-                    out: _Collector) -> np.ndarray:
+def _check_geometry(
+    geoms: np.ndarray, spec: LayerSpec, epsg: int, extent: Extent, out: _Collector
+) -> np.ndarray:
     """Geometries in EPSG:4326 (2D); problems recorded in `out`."""
     missing = shapely.is_missing(geoms)
     geoms = geoms.copy()
@@ -65,17 +76,26 @@ def _check_geometry(geoms: np.ndarray, spec: LayerSpec, epsg: int, extent: Exten
     geoms[present] = shapely.force_2d(geoms[present])
     empty = present & shapely.is_empty(np.where(present, geoms, shapely.Point()))
     reported = np.isin(np.arange(len(geoms)), list(out.bad))  # e.g. a CSV cell not a number
-    out.add_many((missing | empty) & ~reported, "geometry", np.full(len(geoms), None),
-                 "the feature has no geometry")
+    out.add_many(
+        (missing | empty) & ~reported,
+        "geometry",
+        np.full(len(geoms), None),
+        "the feature has no geometry",
+    )
     ok = present & ~empty
     allowed = set(spec.geometry)
     type_ids = shapely.get_type_id(np.where(ok, geoms, shapely.Point()))
     wrong = ok & ~np.isin(type_ids, [k for k, v in GEOM_TYPE_NAMES.items() if v in allowed])
     for i in np.flatnonzero(wrong).tolist():
-        out.add(i, "geometry", GEOM_TYPE_NAMES.get(int(type_ids[i]), "?"),
-                f"wrong geometry type; layer {spec.name} takes {' or '.join(spec.geometry)}")
+        out.add(
+            i,
+            "geometry",
+            GEOM_TYPE_NAMES.get(int(type_ids[i]), "?"),
+            f"wrong geometry type; layer {spec.name} takes {' or '.join(spec.geometry)}",
+        )
     ok &= ~wrong
     if not is_lonlat(epsg) and ok.any():
+
         def fn(xy: np.ndarray) -> np.ndarray:
             lon, lat = to_storage(xy[:, 0], xy[:, 1], epsg)
             return np.column_stack([lon, lat])
@@ -90,18 +110,30 @@ def _check_geometry(geoms: np.ndarray, spec: LayerSpec, epsg: int, extent: Exten
         if not finite[i]:
             out.add(i, "geometry", None, "coordinates are not finite numbers")
         elif swapped[i] and is_lonlat(epsg):
-            out.add(i, "geometry", f"({x:.6f}, {y:.6f})",
-                    "coordinates look swapped (lat, lon): give longitude first, then latitude")
+            out.add(
+                i,
+                "geometry",
+                f"({x:.6f}, {y:.6f})",
+                "coordinates look swapped (lat, lon): give longitude first, then latitude",
+            )
         else:
             where = f"({x:.6f}, {y:.6f})" if is_lonlat(epsg) else f"(lon {x:.6f}, lat {y:.6f})"
-            out.add(i, "geometry", where,
-                    f"outside {extent.describe()}; check the coordinates and the CRS (--crs)")
+            out.add(
+                i,
+                "geometry",
+                where,
+                f"outside {extent.describe()}; check the coordinates and the CRS (--crs)",
+            )
     ok &= inside
     valid = np.ones(len(geoms), dtype=bool)
     valid[ok] = shapely.is_valid(geoms[ok])
     for i in np.flatnonzero(~valid).tolist():
-        out.add(i, "geometry", shapely.is_valid_reason(geoms[i]),
-                "invalid geometry; repair it (QGIS: Fix Geometries; PostGIS: ST_MakeValid)")
+        out.add(
+            i,
+            "geometry",
+            shapely.is_valid_reason(geoms[i]),
+            "invalid geometry; repair it (QGIS: Fix Geometries; PostGIS: ST_MakeValid)",
+        )
     return geoms
 
 
@@ -119,8 +151,9 @@ def _parse_times(text: pd.Series) -> pd.Series:
     aware = strings.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False)
     result = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[ns, {LOCAL_TZ}]")
     if aware.any():
-        parsed = pd.to_datetime(strings[aware].astype(object), errors="coerce", format="mixed",
-                                utc=True)
+        parsed = pd.to_datetime(
+            strings[aware].astype(object), errors="coerce", format="mixed", utc=True
+        )
         result[aware] = parsed.dt.tz_convert(LOCAL_TZ)
     naive = ~aware & strings.notna()
     if naive.any():
@@ -166,7 +199,7 @@ def _check_field(frame: pd.DataFrame, f: Field, out: _Collector) -> pd.Series:
         bad = (~missing) & parsed.isna().to_numpy()
         hint = "YYYY-MM-DD" if f.kind == "date" else "ISO 8601, e.g. 2026-05-01T08:30:00+08:00"
         out.add_many(bad, f.name, raw, f"not a {'date' if f.kind == 'date' else 'time'} ({hint})")
-        future = parsed > pd.Timestamp(datetime.now(timezone.utc) + timedelta(days=1))
+        future = parsed > pd.Timestamp(datetime.now(UTC) + timedelta(days=1))
         out.add_many(future.fillna(False).to_numpy(dtype=bool), f.name, raw, "lies in the future")
         if f.kind == "date":
             return parsed.dt.date.astype(object).where(~(missing | bad), None)
@@ -182,8 +215,9 @@ def _check_field(frame: pd.DataFrame, f: Field, out: _Collector) -> pd.Series:
     return codes.astype(object).where(codes.notna(), None)
 
 
-def _check_codes(values: dict[str, pd.Series], spec: LayerSpec, ctx: Context,
-                 out: _Collector) -> None:
+def _check_codes(
+    values: dict[str, pd.Series], spec: LayerSpec, ctx: Context, out: _Collector
+) -> None:
     level = spec.level
     codes = values["code"]
     seen: dict[str, int] = {}
@@ -200,8 +234,12 @@ def _check_codes(values: dict[str, pd.Series], spec: LayerSpec, ctx: Context,
             continue
         seen[code] = i
         if code in ctx.existing_codes:
-            out.add(i, "code", code, "already in the database; remove the row, or delete the "
-                    "existing one first")
+            out.add(
+                i,
+                "code",
+                code,
+                "already in the database; remove the row, or delete the existing one first",
+            )
     if not level:
         return
     parents = values["parent_code"]
@@ -214,11 +252,19 @@ def _check_codes(values: dict[str, pd.Series], spec: LayerSpec, ctx: Context,
             parents.iat[i] = implied
             parent = implied
         if parent != implied:
-            out.add(i, "parent_code", parent,
-                    f"does not match the code {code}, which belongs to {parent_level} {implied}")
+            out.add(
+                i,
+                "parent_code",
+                parent,
+                f"does not match the code {code}, which belongs to {parent_level} {implied}",
+            )
         elif parent_level and ctx.parent_codes is not None and parent not in ctx.parent_codes:
-            out.add(i, "parent_code", parent,
-                    f"unknown {parent_level}: import the {parent_level}s first, or fix the code")
+            out.add(
+                i,
+                "parent_code",
+                parent,
+                f"unknown {parent_level}: import the {parent_level}s first, or fix the code",
+            )
 
 
 def validate(source: Source, spec: LayerSpec, ctx: Context) -> tuple[pd.DataFrame, list[RowError]]:
@@ -227,8 +273,9 @@ def validate(source: Source, spec: LayerSpec, ctx: Context) -> tuple[pd.DataFram
     out = _Collector()
     out.errors.extend(source.errors)
     out.bad.update(e.row - 1 for e in source.errors)
-    geoms = _check_geometry(np.asarray(frame.geometry.values, dtype=object), spec, source.epsg,
-                            ctx.extent, out)
+    geoms = _check_geometry(
+        np.asarray(frame.geometry.values, dtype=object), spec, source.epsg, ctx.extent, out
+    )
     values: dict[str, pd.Series] = {}
     for f in spec.fields:
         if f.name == "parent_code" and _column(frame, f.name) is None:
@@ -241,11 +288,17 @@ def validate(source: Source, spec: LayerSpec, ctx: Context) -> tuple[pd.DataFram
         hh, pc = values["households"], values["party_contacts"]
         both = hh.notna() & pc.notna()
         over = both & (pc.where(both, 0).astype(int) > hh.where(both, 0).astype(int))
-        out.add_many(over.to_numpy(dtype=bool), "party_contacts", pc,
-                     "more party-member contact households than households")
+        out.add_many(
+            over.to_numpy(dtype=bool),
+            "party_contacts",
+            pc,
+            "more party-member contact households than households",
+        )
     result = pd.DataFrame(values)
     if "MultiPolygon" in spec.geometry and "Point" not in spec.geometry:
-        polys = shapely.get_type_id(np.where(shapely.is_missing(geoms), shapely.Point(), geoms)) == 3
+        polys = (
+            shapely.get_type_id(np.where(shapely.is_missing(geoms), shapely.Point(), geoms)) == 3
+        )
         geoms[polys] = [shapely.MultiPolygon([g]) for g in geoms[polys]]
     result["geom"] = geoms
     out.errors.sort(key=lambda e: e.row)

@@ -18,8 +18,8 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
-            include_object=lambda obj, name, type_, reflected, compare_to: not (
-                type_ == "table" and name in {"spatial_ref_sys"}
+            include_object=lambda obj, name, type_, reflected, compare_to: (
+                not (type_ == "table" and name in {"spatial_ref_sys"})
             ),
         )
         with context.begin_transaction():
