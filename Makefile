@@ -41,7 +41,7 @@ demo: setup
 	@$(ONEMAP) demo load
 	@$(ONEMAP) serve
 
-test: SYSTEM_EXTRAS = gdal chromium
+test: SYSTEM_EXTRAS = chromium
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import health
+from api.routes import health, map
 
 
 def create_app() -> FastAPI:
@@ -17,6 +17,8 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(map.router)
+    map.mount_assets(app)
     return app
 
 

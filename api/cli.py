@@ -159,14 +159,21 @@ def demo() -> None:
     show_default=True,
 )
 @click.option("--cases", default=5000, show_default=True)
-def demo_load(boundaries: Path, cases: int) -> None:
+@click.option("--reset", is_flag=True, help="empty every layer first (asks for confirmation)")
+@click.option("--yes", is_flag=True, help="do not ask")
+def demo_load(boundaries: Path, cases: int, reset: bool, yes: bool) -> None:
     """Load the demo city (once; a database that holds districts is left alone)."""
     from gis.db import get_engine
-    from gis.demo.files import load_demo
+    from gis.demo.files import empty_layers, load_demo
     from gis.health import layer_counts
     from gis.settings import get_settings
 
     engine = get_engine()
+    if reset:
+        url = engine.url.render_as_string(hide_password=True)
+        if not yes:
+            click.confirm(f"Delete every row of every layer in {url}?", abort=True)
+        empty_layers(engine)
     summaries = load_demo(engine, boundaries, get_settings().seed, cases=cases)
     if not summaries:
         click.echo("demo city already loaded")

@@ -172,6 +172,23 @@ class Area:
     name: str = ""
 
 
+def _height(node: Tree) -> int:
+    """Levels below a node: a unit 0, a grid 1, a village 2, a town 3, a district 4."""
+    return 0 if not node else 1 + max(_height(c) for c in node)
+
+
+def _minimum(node: Tree) -> NDArray[np.int64]:
+    """Fewest cells each child of `node` may get.
+
+    A grid needs one cell per unit; higher up each level keeps a quarter more, so that its
+    own children still have room to vary in size.
+    """
+    return np.array(
+        [math.ceil(total_units(c) * (1 + 0.25 * max(_height(c) - 1, 0))) for c in node],
+        dtype=np.int64,
+    )
+
+
 def carve(
     cells: Cells,
     members: NDArray[np.int64],
@@ -184,7 +201,7 @@ def carve(
     if not node:
         return
     weights = np.array([total_units(c) for c in node], dtype=float)
-    labels = grow_regions(cells, members, weights, weights.astype(np.int64), rng)
+    labels = grow_regions(cells, members, weights, _minimum(node), rng)
     for i, child in enumerate(node):
         sub = members[labels == i]
         out[path + (i,)] = Area(path + (i,), sub)
@@ -338,7 +355,7 @@ def generate_boundaries(spec: CitySpec) -> dict[str, gpd.GeoDataFrame]:
     areas: dict[tuple[int, ...], Area] = {}
     mainland = np.flatnonzero(~is_island)
     weights = np.array([total_units(d) for d in tree], dtype=float)
-    labels = grow_regions(cells, mainland, weights, weights.astype(np.int64), rng)
+    labels = grow_regions(cells, mainland, weights, _minimum(tree), rng)
     for i, district in enumerate(tree):
         sub = mainland[labels == i]
         areas[(i,)] = Area((i,), sub)

@@ -56,6 +56,17 @@ def write_city(
     return counts
 
 
+def empty_layers(engine: Engine) -> None:
+    """Delete every row of every layer (the schema stays)."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "TRUNCATE regions, grids, units, cases, hotspots, parcels, stations "
+                "RESTART IDENTITY CASCADE"
+            )
+        )
+
+
 def load_demo(
     engine: Engine,
     boundaries_dir: Path,

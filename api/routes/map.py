@@ -1,0 +1,65 @@
+"""The one-map page at /map, its boundary GeoJSON and its locally served assets."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import EngineDep
+from gis.extent import city_extent
+from layers import assets
+from layers.boundaries import boundaries_geojson
+from layers.page import build_page
+
+router = APIRouter()
+Level = Literal["districts", "towns", "villages", "grids", "units"]
+
+
+@router.get("/", include_in_schema=False)
+async def root() -> RedirectResponse:
+    return RedirectResponse("/map")
+
+
+@router.get("/map", response_class=HTMLResponse, tags=["map"], summary="The one-map page")
+async def one_map(engine: EngineDep) -> HTMLResponse:
+    missing = assets.missing_packages()
+    if missing:
+        return HTMLResponse(
+            f"<h1>OneMap</h1><p>The map's packages are not installed: {', '.join(missing)}. "
+            "Run <code>make demo</code> (or <code>npm ci</code>) in the project folder.</p>",
+            status_code=503,
+        )
+
+    def page() -> str:
+        with engine.connect() as conn:
+            extent = city_extent(conn, 0)
+        return build_page(None if "China" in extent.what else extent)
+
+    return HTMLResponse(await run_in_threadpool(page))
+
+
+@router.get(
+    "/api/v1/boundaries/{level}.geojson",
+    tags=["map"],
+    summary="A boundary level as GeoJSON (public fields: code, name, parent_code)",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+async def boundaries(level: Level, engine: EngineDep) -> Response:
+    def body() -> bytes:
+        with engine.connect() as conn:
+            return boundaries_geojson(conn, level)
+
+    return Response(await run_in_threadpool(body), media_type="application/geo+json")
+
+
+def mount_assets(app: FastAPI) -> None:
+    """Serve each installed npm package the page needs under /vendor/<name>."""
+    for name, folder in assets.package_dirs().items():
+        app.mount(
+            f"{assets.URL_PREFIX}/{name}", StaticFiles(directory=folder), name=f"vendor-{name}"
+        )
