@@ -25,8 +25,8 @@ def boundaries_geojson(conn: Connection, level: str) -> bytes:
     if source is None:
         raise UnknownLayer(f"unknown boundary level {level!r}: use one of {', '.join(LEVELS)}")
     sql = (
-        "SELECT json_build_object('type', 'FeatureCollection', 'features', "
+        "SELECT json_build_object('type', 'FeatureCollection', 'features', "  # noqa: S608
         "coalesce(json_agg(ST_AsGeoJSON(t.*, 'geom', 7)::json ORDER BY t.code), '[]'::json))::text "
-        f"FROM ({source}) t"  # noqa: S608 - a constant from _SOURCES
+        f"FROM ({source}) t"  # a constant from _SOURCES
     )
     return str(conn.execute(sa.text(sql)).scalar_one()).encode()

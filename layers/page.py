@@ -74,7 +74,7 @@ def build_page(extent: Extent | None) -> str:
     folium.LayerControl(collapsed=False).add_to(m)
     if extent is not None:
         m.fit_bounds([[extent.miny, extent.minx], [extent.maxy, extent.maxx]])
-    m.get_root().header.add_child(
+    m.get_root().header.add_child(  # type: ignore[attr-defined]
         folium.Element(
             '<title>OneMap 一张图</title><link rel="icon" href="data:,">'
             "<style>.leaflet-container{background:#f4f1ea}</style>"
