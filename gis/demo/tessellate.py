@@ -126,9 +126,9 @@ def grow_regions(
     best_short = None
     for _ in range(attempts):
         labels = _grow_once(cells, members, weights, rng, roughness)
-        short = int(np.maximum(minimum - np.bincount(labels, minlength=k), 0).sum())
-        if short == 0:
+        if _repair(cells, members, labels, minimum):
             return labels
+        short = int(np.maximum(minimum - np.bincount(labels, minlength=k), 0).sum())
         best_short = short if best_short is None else min(short, best_short)
     raise ValueError(
         f"could not split {len(members)} cells into {k} regions "
@@ -181,3 +181,46 @@ def _grow_once(
     if (labels < 0).any():
         raise ValueError("region growing left cells unassigned: the parent is not connected")
     return labels
+
+
+def _repair(
+    cells: Cells,
+    members: NDArray[np.int64],
+    labels: NDArray[np.int64],
+    minimum: NDArray[np.int64],
+    max_moves: int = 2000,
+) -> bool:
+    """Move edge cells into regions below their minimum, keeping every region connected.
+
+    A short region takes a neighbouring cell, from a neighbour with cells to spare if it can,
+    else from any other neighbour (which then runs short and takes from its own neighbours),
+    so a deficit travels to where there is room. Changes `labels` in place; True when done.
+    """
+    local = {c: i for i, c in enumerate(members.tolist())}
+    sizes = np.bincount(labels, minlength=len(minimum))
+    came_from = -1
+    for _ in range(max_moves):
+        short = np.flatnonzero(sizes < minimum)
+        if not len(short):
+            return True
+        r = int(short[0])
+        options: set[tuple[bool, int]] = set()
+        for c in np.flatnonzero(labels == r).tolist():
+            for n in cells.adjacent(int(members[c])).tolist():
+                j = local.get(n)
+                if j is not None and labels[j] != r and sizes[labels[j]] > 1:
+                    q = int(labels[j])
+                    options.add((bool(sizes[q] <= minimum[q] or q == came_from), j))
+        for _, j in sorted(options):
+            q = int(labels[j])
+            rest = np.flatnonzero(labels == q)
+            rest = rest[rest != j]
+            if len(components(cells, members[rest])) == 1:
+                labels[j] = r
+                sizes[q] -= 1
+                sizes[r] += 1
+                came_from = r
+                break
+        else:
+            return False
+    return False
