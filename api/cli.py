@@ -294,7 +294,10 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     host, port = host or settings.host, port or settings.port
     check_postgis(get_engine())
     base = f"http://{host}:{port}"
-    click.echo(f"OneMap serving on {base}\n  health: {base}/healthz\n  API docs: {base}/docs")
+    click.echo(
+        f"OneMap serving on {base}\n  map:      {base}/map\n  health:   {base}/healthz\n"
+        f"  API docs: {base}/docs"
+    )
     uvicorn.run(
         "api.app:app", host=host, port=port, workers=workers, log_level="warning", access_log=False
     )

@@ -104,3 +104,20 @@ def test_committed_boundaries_match_the_generator(city: dict[str, gpd.GeoDataFra
         assert shapely.equals_exact(
             fresh[layer].geometry.values, city[layer].geometry.values, 0
         ).all()
+
+
+def test_units_and_grids_are_single_pieces(city: dict[str, gpd.GeoDataFrame]) -> None:
+    for layer in ("grids", "units"):
+        assert (shapely.get_num_geometries(city[layer].geometry.values) == 1).all(), layer
+
+
+def test_tight_cells_are_repaired_not_refused() -> None:
+    """With barely more cells than units, region growing must repair short regions."""
+    spec = CitySpec(grids=120, units=600, seed=3, cells_per_unit=1.6)
+    city = generate_boundaries(spec)
+    assert len(city["units"]) >= 600
+    for layer in LEVELS:
+        geoms = np.asarray(city[layer].geometry.values)
+        assert shapely.coverage_is_valid(geoms), layer
+    pieces = shapely.get_num_geometries(city["units"].geometry.values)
+    assert (pieces == 1).all()

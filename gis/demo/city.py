@@ -177,14 +177,14 @@ def _height(node: Tree) -> int:
     return 0 if not node else 1 + max(_height(c) for c in node)
 
 
-def _minimum(node: Tree) -> NDArray[np.int64]:
+def _minimum(node: Tree, step: float) -> NDArray[np.int64]:
     """Fewest cells each child of `node` may get.
 
-    A grid needs one cell per unit; higher up each level keeps a quarter more, so that its
+    A grid needs one cell per unit; each level above keeps `step` more per unit, so that its
     own children still have room to vary in size.
     """
     return np.array(
-        [math.ceil(total_units(c) * (1 + 0.25 * max(_height(c) - 1, 0))) for c in node],
+        [math.ceil(total_units(c) * (1 + step * max(_height(c) - 1, 0))) for c in node],
         dtype=np.int64,
     )
 
@@ -196,16 +196,17 @@ def carve(
     path: tuple[int, ...],
     rng: np.random.Generator,
     out: dict[tuple[int, ...], Area],
+    step: float,
 ) -> None:
     """Split `members` among the children of `node`, recursively, recording every area."""
     if not node:
         return
     weights = np.array([total_units(c) for c in node], dtype=float)
-    labels = grow_regions(cells, members, weights, _minimum(node), rng)
+    labels = grow_regions(cells, members, weights, _minimum(node, step), rng)
     for i, child in enumerate(node):
         sub = members[labels == i]
         out[path + (i,)] = Area(path + (i,), sub)
-        carve(cells, sub, child, path + (i,), rng, out)
+        carve(cells, sub, child, path + (i,), rng, out, step)
 
 
 def _children(areas: dict[tuple[int, ...], Area], path: tuple[int, ...]) -> list[Area]:
@@ -275,7 +276,7 @@ def add_island(
     for k in range(1, 4):
         areas[new_grid[:k]].cells = np.concatenate([areas[new_grid[:k]].cells, island])
     areas[new_grid] = Area(new_grid, island)
-    carve(cells, island, [[] for _ in range(n_units)], new_grid, rng, areas)
+    carve(cells, island, [[] for _ in range(n_units)], new_grid, rng, areas, 0.0)
     return best
 
 
@@ -355,11 +356,12 @@ def generate_boundaries(spec: CitySpec) -> dict[str, gpd.GeoDataFrame]:
     areas: dict[tuple[int, ...], Area] = {}
     mainland = np.flatnonzero(~is_island)
     weights = np.array([total_units(d) for d in tree], dtype=float)
-    labels = grow_regions(cells, mainland, weights, _minimum(tree), rng)
+    step = (spec.cells_per_unit - 1) / 16  # 0.25 for the default 5 cells per unit
+    labels = grow_regions(cells, mainland, weights, _minimum(tree, step), rng)
     for i, district in enumerate(tree):
         sub = mainland[labels == i]
         areas[(i,)] = Area((i,), sub)
-        carve(cells, sub, district, (i,), rng, areas)
+        carve(cells, sub, district, (i,), rng, areas, step)
     add_enclave(cells, areas, special, rng)
     add_island(cells, np.flatnonzero(is_island), areas, special, rng)
     build_geometries(cells, areas)

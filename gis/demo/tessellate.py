@@ -42,6 +42,10 @@ def voronoi_cells(points: NDArray[np.float64], grid_size: float) -> Cells:
     index = {(x, y): i for i, (x, y) in enumerate(points.tolist())}
     a = np.fromiter((index[(x, y)] for x, y in coords[:, 0].tolist()), dtype=np.int64)
     b = np.fromiter((index[(x, y)] for x, y in coords[:, 1].tolist()), dtype=np.int64)
+    # Neighbours share an edge of some length; snapping can shrink one to a mere point.
+    rings = shapely.boundary(cells)
+    shared = shapely.length(shapely.intersection(rings[a], rings[b]))
+    a, b = a[shared > 0], b[shared > 0]
     src = np.concatenate([a, b])
     dst = np.concatenate([b, a])
     order = np.lexsort((dst, src))
@@ -183,12 +187,37 @@ def _grow_once(
     return labels
 
 
+def _removable(cells: Cells, cell: int, region_of: dict[int, int], q: int) -> bool:
+    """True when taking `cell` out of region q cannot split q (a local, sufficient test).
+
+    Around a Voronoi cell its neighbours lie in a ring; if q's neighbours form one unbroken
+    arc of that ring, q's remaining cells stay joined around the removed one.
+    """
+    ring = cells.adjacent(cell)
+    if len(ring) < 3:
+        return False
+    d = cells.centres[ring] - cells.centres[cell]
+    order = ring[np.argsort(np.arctan2(d[:, 1], d[:, 0]))].tolist()
+    inside = [region_of.get(n) == q for n in order]
+    if not any(inside):
+        return False
+    pairs = list(zip(range(len(order)), list(range(1, len(order))) + [0], strict=True))
+    changes = sum(1 for a, b in pairs if inside[a] != inside[b])
+    if changes != 2:
+        return False
+    # The arc must be joined by itself: consecutive members adjacent to each other.
+    return all(
+        order[b] in set(cells.adjacent(order[a]).tolist())
+        for a, b in pairs
+        if inside[a] and inside[b]
+    )
+
+
 def _repair(
     cells: Cells,
     members: NDArray[np.int64],
     labels: NDArray[np.int64],
     minimum: NDArray[np.int64],
-    max_moves: int = 2000,
 ) -> bool:
     """Move edge cells into regions below their minimum, keeping every region connected.
 
@@ -196,10 +225,14 @@ def _repair(
     else from any other neighbour (which then runs short and takes from its own neighbours),
     so a deficit travels to where there is room. Changes `labels` in place; True when done.
     """
-    local = {c: i for i, c in enumerate(members.tolist())}
     sizes = np.bincount(labels, minlength=len(minimum))
+    deficit = int(np.maximum(minimum - sizes, 0).sum())
+    if deficit == 0:
+        return True
+    local = {c: i for i, c in enumerate(members.tolist())}
+    region_of = dict(zip(members.tolist(), labels.tolist(), strict=True))
     came_from = -1
-    for _ in range(max_moves):
+    for _ in range(20 * deficit + 100):
         short = np.flatnonzero(sizes < minimum)
         if not len(short):
             return True
@@ -213,10 +246,9 @@ def _repair(
                     options.add((bool(sizes[q] <= minimum[q] or q == came_from), j))
         for _, j in sorted(options):
             q = int(labels[j])
-            rest = np.flatnonzero(labels == q)
-            rest = rest[rest != j]
-            if len(components(cells, members[rest])) == 1:
+            if _removable(cells, int(members[j]), region_of, q):
                 labels[j] = r
+                region_of[int(members[j])] = r
                 sizes[q] -= 1
                 sizes[r] += 1
                 came_from = r
