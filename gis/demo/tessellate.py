@@ -213,6 +213,15 @@ def _removable(cells: Cells, cell: int, region_of: dict[int, int], q: int) -> bo
     )
 
 
+def _still_joined(
+    cells: Cells, members: NDArray[np.int64], labels: NDArray[np.int64], j: int
+) -> bool:
+    """True when member j's region stays connected without it (a full search)."""
+    rest = np.flatnonzero(labels == labels[j])
+    rest = rest[rest != j]
+    return len(rest) > 0 and len(components(cells, members[rest])) == 1
+
+
 def _repair(
     cells: Cells,
     members: NDArray[np.int64],
@@ -246,7 +255,9 @@ def _repair(
                     options.add((bool(sizes[q] <= minimum[q] or q == came_from), j))
         for _, j in sorted(options):
             q = int(labels[j])
-            if _removable(cells, int(members[j]), region_of, q):
+            if _removable(cells, int(members[j]), region_of, q) or _still_joined(
+                cells, members, labels, j
+            ):
                 labels[j] = r
                 region_of[int(members[j])] = r
                 sizes[q] -= 1

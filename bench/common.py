@@ -1,0 +1,63 @@
+"""Shared set-up for benchmarks: the scaled city's files and a fresh database to load."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+from psycopg import sql
+from sqlalchemy.engine import Engine, make_url
+
+from gis.db import database_url
+from gis.demo.city import CitySpec
+from gis.demo.files import write_city
+from gis.migrate import upgrade
+from gis.settings import PROJECT_ROOT
+
+SCALED = {"grids": 10_000, "units": 50_000, "cases": 1_000_000}
+CITY_DIR = PROJECT_ROOT / ".onemap" / "bench" / "city-{grids}-{units}-{cases}"
+
+
+def scaled_city(grids: int = SCALED["grids"], units: int = SCALED["units"],
+                cases: int = SCALED["cases"]) -> Path:
+    """The scaled city's files, generated once and reused."""
+    out = Path(str(CITY_DIR).format(grids=grids, units=units, cases=cases))
+    if not (out / "cases.csv").exists():
+        started = time.perf_counter()
+        write_city(CitySpec(grids=grids, units=units), out, cases)
+        print(f"generated the scaled city in {time.perf_counter() - started:.0f} s: {out}")
+    return out
+
+
+@contextmanager
+def fresh_database(name: str = "onemap_bench") -> Iterator[Engine]:
+    """An empty, migrated database beside the one in force, dropped afterwards."""
+    base = make_url(database_url())
+    admin = dict(host=base.host, port=base.port, user=base.username, password=base.password,
+                 dbname="postgres", autocommit=True)
+    with psycopg.connect(**admin) as conn:  # type: ignore[arg-type]
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    engine = sa.create_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(**admin) as conn:  # type: ignore[arg-type]
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+
+
+def timed(label: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Run fn, print and return (result, seconds)."""
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    seconds = time.perf_counter() - started
+    print(f"  {label}: {seconds:.2f} s")
+    return result, seconds
