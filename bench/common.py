@@ -22,8 +22,9 @@ SCALED = {"grids": 10_000, "units": 50_000, "cases": 1_000_000}
 CITY_DIR = PROJECT_ROOT / ".onemap" / "bench" / "city-{grids}-{units}-{cases}"
 
 
-def scaled_city(grids: int = SCALED["grids"], units: int = SCALED["units"],
-                cases: int = SCALED["cases"]) -> Path:
+def scaled_city(
+    grids: int = SCALED["grids"], units: int = SCALED["units"], cases: int = SCALED["cases"]
+) -> Path:
     """The scaled city's files, generated once and reused."""
     out = Path(str(CITY_DIR).format(grids=grids, units=units, cases=cases))
     if not (out / "cases.csv").exists():
@@ -37,10 +38,18 @@ def scaled_city(grids: int = SCALED["grids"], units: int = SCALED["units"],
 def fresh_database(name: str = "onemap_bench") -> Iterator[Engine]:
     """An empty, migrated database beside the one in force, dropped afterwards."""
     base = make_url(database_url())
-    admin = dict(host=base.host, port=base.port, user=base.username, password=base.password,
-                 dbname="postgres", autocommit=True)
+    admin = dict(
+        host=base.host,
+        port=base.port,
+        user=base.username,
+        password=base.password,
+        dbname="postgres",
+        autocommit=True,
+    )
     with psycopg.connect(**admin) as conn:  # type: ignore[arg-type]
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = base.set(database=name).render_as_string(hide_password=False)
     upgrade(url)
@@ -50,8 +59,9 @@ def fresh_database(name: str = "onemap_bench") -> Iterator[Engine]:
     finally:
         engine.dispose()
         with psycopg.connect(**admin) as conn:  # type: ignore[arg-type]
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def timed(label: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]

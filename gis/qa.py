@@ -131,6 +131,19 @@ def _overlaps(plan: _Plan, layer: str, min_area: float) -> list[Finding]:
     return out
 
 
+def _pieces(
+    plan: _Plan, geom: shapely.Geometry, min_area: float
+) -> list[tuple[float, float, float]]:
+    """(lon, lat, m²) of each part of `geom` larger than `min_area`."""
+    out = []
+    for part in shapely.get_parts(geom):
+        area = float(part.area)
+        if area > min_area:
+            lon, lat = plan.lonlat(part)
+            out.append((lon, lat, round(area, 2)))
+    return out
+
+
 def _parent_child(
     plan: _Plan, parent_layer: str, child_layer: str, min_area: float
 ) -> list[Finding]:
@@ -164,43 +177,36 @@ def _parent_child(
         if not (cvalid[j] and pvalid[i]):
             continue
         outside = shapely.difference(cgeoms[j], pgeoms[i])
-        for part in shapely.get_parts(outside):
-            area = float(part.area)
-            if area > min_area:
-                lon, lat = plan.lonlat(part)
-                out.append(
-                    Finding(
-                        f"{child_name}_outside_{parent_name}",
-                        child_layer,
-                        (code, parent_code),
-                        lon,
-                        lat,
-                        round(area, 2),
-                        f"{area:,.2f} m² of {child_name} {code} lie outside "
-                        f"its {parent_name} {parent_code}",
-                    )
+        for lon, lat, area in _pieces(plan, outside, min_area):
+            out.append(
+                Finding(
+                    f"{child_name}_outside_{parent_name}",
+                    child_layer,
+                    (code, parent_code),
+                    lon,
+                    lat,
+                    area,
+                    f"{area:,.2f} m² of {child_name} {code} lie outside its {parent_name} {parent_code}",
                 )
+            )
     for i, pcode in enumerate(parents["code"].astype(str).tolist()):
         if not pvalid[i]:
             continue
         members = [j for j in by_parent.get(i, []) if cvalid[j]]
         covered = shapely.union_all(cgeoms[members]) if members else shapely.Polygon()
         gap = shapely.difference(pgeoms[i], covered)
-        for part in shapely.get_parts(gap):
-            area = float(part.area)
-            if area > min_area:
-                lon, lat = plan.lonlat(part)
-                out.append(
-                    Finding(
-                        "gap",
-                        child_layer,
-                        (pcode,),
-                        lon,
-                        lat,
-                        round(area, 2),
-                        f"{area:,.2f} m² of {parent_name} {pcode} are in no {child_name}",
-                    )
+        for lon, lat, area in _pieces(plan, gap, min_area):
+            out.append(
+                Finding(
+                    "gap",
+                    child_layer,
+                    (pcode,),
+                    lon,
+                    lat,
+                    area,
+                    f"{area:,.2f} m² of {parent_name} {pcode} are in no {child_name}",
                 )
+            )
     return out
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 from gis.db import normalise_url
 from gis.demo.files import load_demo
 from gis.migrate import upgrade
+from tests.helpers import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUNDARIES = ROOT / "data" / "boundaries"
@@ -146,6 +147,14 @@ def demo_db(server: Server, demo_template: str) -> Iterator[Engine]:
 def demo_ro(server: Server, demo_template: str) -> Iterator[Engine]:
     """One shared copy of the demo city for tests that only read."""
     yield from _copy(server, demo_template)
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_ro: Engine) -> Iterator[ServerProcess]:
+    """`onemap`'s HTTP server in its own process, serving the shared demo copy."""
+    srv = ServerProcess(demo_ro.url.render_as_string(hide_password=False))
+    yield srv
+    srv.stop()
 
 
 def counts(engine: Engine) -> dict[str, int]:

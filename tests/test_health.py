@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from sqlalchemy.engine import Engine
 
 from gis.health import layer_counts
-from tests.helpers import ServerProcess, url_of
+from tests.helpers import ServerProcess
 
 
-@pytest.fixture(scope="module")
-def http(demo_ro: Engine) -> Iterator[ServerProcess]:
-    srv = ServerProcess(url_of(demo_ro))
-    yield srv
-    srv.stop()
-
-
-def test_healthz_reports_counts_and_postgis(http: ServerProcess, demo_ro: Engine) -> None:
-    r = httpx.get(http.base + "/healthz")
+def test_healthz_reports_counts_and_postgis(demo_server: ServerProcess, demo_ro: Engine) -> None:
+    r = httpx.get(demo_server.base + "/healthz")
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["database"] == "ok"
