@@ -46,7 +46,7 @@ class CitySpec:
         if self.special_town and self.grids < 2 * SPECIAL_TOWN[2]:
             self.special_town = False
         if not self.cells_per_unit:
-            self.cells_per_unit = 5.0 if self.units <= 20000 else 3.0
+            self.cells_per_unit = 5.0
 
 
 def _split(total: int, parts: int, minimum: int, rng: np.random.Generator) -> list[int]:

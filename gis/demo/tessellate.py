@@ -42,10 +42,15 @@ def voronoi_cells(points: NDArray[np.float64], grid_size: float) -> Cells:
     index = {(x, y): i for i, (x, y) in enumerate(points.tolist())}
     a = np.fromiter((index[(x, y)] for x, y in coords[:, 0].tolist()), dtype=np.int64)
     b = np.fromiter((index[(x, y)] for x, y in coords[:, 1].tolist()), dtype=np.int64)
-    # Neighbours share an edge of some length; snapping can shrink one to a mere point.
-    rings = shapely.boundary(cells)
-    shared = shapely.length(shapely.intersection(rings[a], rings[b]))
-    a, b = a[shared > 0], b[shared > 0]
+    # Neighbours share an edge of some length (two vertices); snapping can shrink one to a point.
+    xy, owner = shapely.get_coordinates(cells, return_index=True)
+    vertices: list[set[tuple[float, float]]] = [set() for _ in range(len(cells))]
+    for (x, y), i in zip(xy.tolist(), owner.tolist(), strict=True):
+        vertices[i].add((x, y))
+    edge = np.fromiter((len(vertices[i] & vertices[j]) >= 2 for i, j in zip(a.tolist(), b.tolist(),
+                                                                               strict=True)),
+                       dtype=bool, count=len(a))
+    a, b = a[edge], b[edge]
     src = np.concatenate([a, b])
     dst = np.concatenate([b, a])
     order = np.lexsort((dst, src))
@@ -230,9 +235,10 @@ def _repair(
 ) -> bool:
     """Move edge cells into regions below their minimum, keeping every region connected.
 
-    A short region takes a neighbouring cell, from a neighbour with cells to spare if it can,
-    else from any other neighbour (which then runs short and takes from its own neighbours),
-    so a deficit travels to where there is room. Changes `labels` in place; True when done.
+    For a short region, the nearest region with cells to spare is found in the graph of
+    touching regions, and one cell is passed along that path: each region on it hands a
+    cell on its shared edge to the one before, so only the two ends change size.
+    Changes `labels` in place; True when every region has its minimum.
     """
     sizes = np.bincount(labels, minlength=len(minimum))
     deficit = int(np.maximum(minimum - sizes, 0).sum())
@@ -240,30 +246,80 @@ def _repair(
         return True
     local = {c: i for i, c in enumerate(members.tolist())}
     region_of = dict(zip(members.tolist(), labels.tolist(), strict=True))
-    came_from = -1
-    for _ in range(20 * deficit + 100):
+    src = np.repeat(np.arange(len(members)), [len(cells.adjacent(int(c))) for c in members])
+    dst_cells = np.concatenate([cells.adjacent(int(c)) for c in members])
+    dst = np.array([local.get(int(c), -1) for c in dst_cells.tolist()], dtype=np.int64)
+    src, dst = src[dst >= 0], dst[dst >= 0]
+    recent: deque[tuple[int, int]] = deque(maxlen=8)  # moves not to undo straight away
+    for _ in range(10 * deficit + 10):
         short = np.flatnonzero(sizes < minimum)
         if not len(short):
             return True
-        r = int(short[0])
-        options: set[tuple[bool, int]] = set()
-        for c in np.flatnonzero(labels == r).tolist():
-            for n in cells.adjacent(int(members[c])).tolist():
-                j = local.get(n)
-                if j is not None and labels[j] != r and sizes[labels[j]] > 1:
-                    q = int(labels[j])
-                    options.add((bool(sizes[q] <= minimum[q] or q == came_from), j))
-        for _, j in sorted(options):
-            q = int(labels[j])
-            if _removable(cells, int(members[j]), region_of, q) or _still_joined(
-                cells, members, labels, j
-            ):
-                labels[j] = r
-                region_of[int(members[j])] = r
-                sizes[q] -= 1
-                sizes[r] += 1
-                came_from = r
-                break
-        else:
+        path = _path_to_spare(labels, sizes, minimum, src, dst, int(short[0]), set(recent))
+        if path is None:
+            path = _path_to_spare(labels, sizes, minimum, src, dst, int(short[0]), set())
+        if path is None:
             return False
+        for taker, giver in reversed(list(zip(path, path[1:], strict=False))):
+            if not _hand_over(cells, members, labels, region_of, local, src, dst, giver, taker):
+                return False
+            recent.append((taker, giver))
+            sizes = np.bincount(labels, minlength=len(minimum))
     return False
+
+
+def _path_to_spare(labels: NDArray[np.int64], sizes: NDArray[np.int64],
+                   minimum: NDArray[np.int64], src: NDArray[np.int64], dst: NDArray[np.int64],
+                   start: int, recent: set[tuple[int, int]]) -> list[int] | None:
+    """Regions from `start` to the nearest one with a cell to spare, through touching regions.
+
+    A region does not take back from a region it just gave to (`recent` holds (taker, giver)).
+    """
+    a, b = labels[src], labels[dst]
+    pairs = np.unique(np.column_stack([a[a != b], b[a != b]]), axis=0)
+    touching: dict[int, list[int]] = {}
+    for x, y in pairs.tolist():
+        touching.setdefault(x, []).append(y)
+    previous = {start: start}
+    queue = deque([start])
+    while queue:
+        x = queue.popleft()
+        if x != start and sizes[x] > minimum[x]:
+            path = [x]
+            while path[-1] != start:
+                path.append(previous[path[-1]])
+            return path[::-1]
+        for y in touching.get(x, []):
+            if y not in previous and (y, x) not in recent:
+                previous[y] = x
+                queue.append(y)
+    return None
+
+
+def _hand_over(cells: Cells, members: NDArray[np.int64], labels: NDArray[np.int64],
+               region_of: dict[int, int], local: dict[int, int], src: NDArray[np.int64],
+               dst: NDArray[np.int64], giver: int, taker: int) -> bool:
+    """Move one cell on the giver's edge with the taker to the taker, keeping both joined.
+
+    When every such cell holds the giver together, the cell goes with the pieces it would
+    cut off (they all touch it, so the taker stays joined and the giver keeps its largest part).
+    """
+    on_edge = np.unique(src[(labels[src] == giver) & (labels[dst] == taker)])
+    if not len(on_edge):
+        return False
+    chosen = None
+    for j in on_edge.tolist():
+        if _removable(cells, int(members[j]), region_of, giver) or _still_joined(
+            cells, members, labels, j
+        ):
+            chosen = [j]
+            break
+    if chosen is None:
+        j = int(on_edge[0])
+        rest = np.flatnonzero(labels == giver)
+        pieces = components(cells, members[rest[rest != j]])
+        chosen = [j, *(local[int(c)] for piece in pieces[1:] for c in piece)]
+    for j in chosen:
+        labels[j] = taker
+        region_of[int(members[j])] = taker
+    return True
