@@ -286,6 +286,9 @@ def _multi(geom: shapely.Geometry) -> shapely.Geometry:
 
 def build_geometries(cells: Cells, areas: dict[tuple[int, ...], Area]) -> None:
     """Union cells into units, units into grids, and so on up: exact shared edges throughout."""
+    children: dict[tuple[int, ...], list[Area]] = {}
+    for p, a in areas.items():
+        children.setdefault(p[:-1], []).append(a)
     for depth in (5, 4, 3, 2, 1):
         for p, a in areas.items():
             if len(p) != depth:
@@ -293,7 +296,7 @@ def build_geometries(cells: Cells, areas: dict[tuple[int, ...], Area]) -> None:
             if depth == 5:
                 parts = cells.polygons[a.cells]
             else:
-                parts = np.array([c.geom for c in _children(areas, p)], dtype=object)
+                parts = np.array([c.geom for c in children[p]], dtype=object)
             a.geom = _multi(shapely.coverage_union_all(parts))
 
 

@@ -307,13 +307,11 @@ def _hand_over(cells: Cells, members: NDArray[np.int64], labels: NDArray[np.int6
     on_edge = np.unique(src[(labels[src] == giver) & (labels[dst] == taker)])
     if not len(on_edge):
         return False
-    chosen = None
-    for j in on_edge.tolist():
-        if _removable(cells, int(members[j]), region_of, giver) or _still_joined(
-            cells, members, labels, j
-        ):
-            chosen = [j]
-            break
+    chosen = next(([j] for j in on_edge.tolist()
+                   if _removable(cells, int(members[j]), region_of, giver)), None)
+    if chosen is None:  # the local test is strict; a full search on a few candidates
+        chosen = next(([j] for j in on_edge[:3].tolist()
+                       if _still_joined(cells, members, labels, j)), None)
     if chosen is None:
         j = int(on_edge[0])
         rest = np.flatnonzero(labels == giver)
