@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 from sqlalchemy.engine import Engine
 
-from gis.crs import local_metric_epsg, transformer
+from gis.crs import is_storage, local_metric_epsg, to_storage, transformer
 
 LEVELS = ("districts", "towns", "villages", "grids", "units")
 DEFAULT_MIN_AREA_M2 = 0.01
@@ -238,8 +238,12 @@ def check_files(folder: Path, min_area_m2: float = DEFAULT_MIN_AREA_M2) -> list[
             if path.exists():
                 source = read_source(path)
                 frame = source.frame
-                if source.epsg != 4326:
-                    frame = frame.set_crs(source.epsg, allow_override=True).to_crs(4326)
+                if not is_storage(source.crs):
+                    xy = shapely.get_coordinates(frame.geometry.values)
+                    lon, lat = to_storage(xy[:, 0], xy[:, 1], source.crs)
+                    frame = frame.set_geometry(shapely.set_coordinates(
+                        np.asarray(frame.geometry.values, dtype=object).copy(),
+                        np.column_stack([lon, lat])), crs=4326)
                 frames[layer] = frame
                 break
     return check_plan(frames, min_area_m2)

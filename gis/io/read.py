@@ -11,7 +11,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gis.crs import epsg_of, parse_crs
+from gis.crs import InputCRS, crs_name, epsg_of, parse_crs
 from gis.errors import InvalidInput, RowError
 
 FORMATS = {
@@ -30,7 +30,7 @@ class Source:
     """What was read: features in their own CRS, problems found while reading, and notes."""
 
     frame: gpd.GeoDataFrame
-    epsg: int
+    crs: InputCRS
     errors: list[RowError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -77,13 +77,14 @@ def read_source(
     declared = epsg_of(frame.crs)
     if given is not None:
         if declared is not None and declared != given:
-            notes.append(f"the file declares EPSG:{declared}; EPSG:{given} was used as --crs asks")
-        epsg = given
+            notes.append(f"the file declares EPSG:{declared}; {crs_name(given)} was used "
+                         "as --crs asks")
+        used: InputCRS = given
     elif declared is not None:
-        epsg = declared
+        used = declared
     else:
-        epsg = _guess_lonlat(frame.geometry.values, path.name)
-    return Source(frame, epsg, notes=notes)
+        used = _guess_lonlat(frame.geometry.values, path.name)
+    return Source(frame, used, notes=notes)
 
 
 def _guess_lonlat(geoms: np.ndarray, name: str) -> int:
@@ -115,7 +116,7 @@ def _pick(columns: list[str], wanted: str | None, names: tuple[str, ...], what: 
 
 
 def _read_csv(
-    path: Path, given: int | None, encoding: str | None, lon_col: str | None, lat_col: str | None
+    path: Path, given: InputCRS | None, encoding: str | None, lon_col: str | None, lat_col: str | None
 ) -> Source:
     notes = []
     try:
@@ -147,5 +148,5 @@ def _read_csv(
     geoms = np.full(len(df), None, dtype=object)
     geoms[ok] = shapely.points(x[ok], y[ok])
     frame = gpd.GeoDataFrame(df.drop(columns=[lon_name, lat_name]), geometry=geoms)
-    epsg = given if given is not None else _guess_lonlat(geoms[ok], path.name)
-    return Source(frame, epsg, errors, notes)
+    used = given if given is not None else _guess_lonlat(geoms[ok], path.name)
+    return Source(frame, used, errors, notes)

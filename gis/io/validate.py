@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 
 from gis.codes import PARENT_LEVEL, code_problem, implied_parent
-from gis.crs import is_lonlat, to_storage
+from gis.crs import InputCRS, is_lonlat, is_storage, to_storage
 from gis.errors import InvalidInput, RowError
 from gis.extent import Extent
 from gis.io.read import Source
@@ -67,7 +67,7 @@ class _Collector:
 
 
 def _check_geometry(
-    geoms: np.ndarray, spec: LayerSpec, epsg: int, extent: Extent, out: _Collector
+    geoms: np.ndarray, spec: LayerSpec, epsg: InputCRS, extent: Extent, out: _Collector
 ) -> np.ndarray:
     """Geometries in EPSG:4326 (2D); problems recorded in `out`."""
     missing = shapely.is_missing(geoms)
@@ -94,7 +94,7 @@ def _check_geometry(
             f"wrong geometry type; layer {spec.name} takes {' or '.join(spec.geometry)}",
         )
     ok &= ~wrong
-    if not is_lonlat(epsg) and ok.any():
+    if not is_storage(epsg) and ok.any():
 
         def fn(xy: np.ndarray) -> np.ndarray:
             lon, lat = to_storage(xy[:, 0], xy[:, 1], epsg)
@@ -274,7 +274,7 @@ def validate(source: Source, spec: LayerSpec, ctx: Context) -> tuple[pd.DataFram
     out.errors.extend(source.errors)
     out.bad.update(e.row - 1 for e in source.errors)
     geoms = _check_geometry(
-        np.asarray(frame.geometry.values, dtype=object), spec, source.epsg, ctx.extent, out
+        np.asarray(frame.geometry.values, dtype=object), spec, source.crs, ctx.extent, out
     )
     values: dict[str, pd.Series] = {}
     for f in spec.fields:
