@@ -27,8 +27,15 @@ InputCRS = int | str
 """An EPSG code, or GCJ02 / BD09 for the Chinese web-map systems."""
 
 _ALIASES: dict[str, InputCRS] = {
-    "WGS84": 4326, "WGS 84": 4326, "CRS84": 4326, "OGC:CRS84": 4326, "CGCS2000": 4490,
-    "GCJ02": GCJ02, "GCJ-02": GCJ02, "BD09": BD09, "BD-09": BD09,
+    "WGS84": 4326,
+    "WGS 84": 4326,
+    "CRS84": 4326,
+    "OGC:CRS84": 4326,
+    "CGCS2000": 4490,
+    "GCJ02": GCJ02,
+    "GCJ-02": GCJ02,
+    "BD09": BD09,
+    "BD-09": BD09,
 }
 
 

@@ -241,9 +241,13 @@ def check_files(folder: Path, min_area_m2: float = DEFAULT_MIN_AREA_M2) -> list[
                 if not is_storage(source.crs):
                     xy = shapely.get_coordinates(frame.geometry.values)
                     lon, lat = to_storage(xy[:, 0], xy[:, 1], source.crs)
-                    frame = frame.set_geometry(shapely.set_coordinates(
-                        np.asarray(frame.geometry.values, dtype=object).copy(),
-                        np.column_stack([lon, lat])), crs=4326)
+                    frame = frame.set_geometry(
+                        shapely.set_coordinates(
+                            np.asarray(frame.geometry.values, dtype=object).copy(),
+                            np.column_stack([lon, lat]),
+                        ),
+                        crs=4326,
+                    )
                 frames[layer] = frame
                 break
     return check_plan(frames, min_area_m2)

@@ -60,8 +60,10 @@ china = st.tuples(st.floats(73.7, 135.0), st.floats(18.0, 53.5))
 @given(china)
 def test_inverses_are_exact_to_half_a_metre(p: tuple[float, float]) -> None:
     lon, lat = p
-    for fwd, inv in ((chinacrs.wgs84_to_gcj02, chinacrs.gcj02_to_wgs84),
-                     (chinacrs.wgs84_to_bd09, chinacrs.bd09_to_wgs84)):
+    for fwd, inv in (
+        (chinacrs.wgs84_to_gcj02, chinacrs.gcj02_to_wgs84),
+        (chinacrs.wgs84_to_bd09, chinacrs.bd09_to_wgs84),
+    ):
         x, y = fwd(lon, lat)
         assert metres(lon, lat, x, y) > 1  # there is an offset to undo
         assert metres(lon, lat, *inv(x, y)) < 0.5
@@ -76,11 +78,24 @@ def test_vectorised_and_outside_china() -> None:
     assert x[0] != 119.0
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (None, 4326), ("", 4326), ("EPSG:4326", 4326), ("epsg:4490", 4490), ("4549", 4549),
-    ("CGCS2000", 4490), ("gcj02", GCJ02), ("GCJ-02", GCJ02), ("bd-09", BD09), ("BD09", BD09),
-    ("urn:ogc:def:crs:EPSG::4326", 4326), ("EPSG:4513", 4513), ("EPSG:4554", 4554),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, 4326),
+        ("", 4326),
+        ("EPSG:4326", 4326),
+        ("epsg:4490", 4490),
+        ("4549", 4549),
+        ("CGCS2000", 4490),
+        ("gcj02", GCJ02),
+        ("GCJ-02", GCJ02),
+        ("bd-09", BD09),
+        ("BD09", BD09),
+        ("urn:ogc:def:crs:EPSG::4326", 4326),
+        ("EPSG:4513", 4513),
+        ("EPSG:4554", 4554),
+    ],
+)
 def test_parse_crs(text: str | None, expected: object) -> None:
     assert parse_crs(text) == expected
 
@@ -94,8 +109,9 @@ def test_parse_crs_refuses(text: str) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.floats(118.8, 119.3), st.floats(25.2, 25.6),
-       st.sampled_from([4490, 4549, 4527, GCJ02, BD09]))
+@given(
+    st.floats(118.8, 119.3), st.floats(25.2, 25.6), st.sampled_from([4490, 4549, 4527, GCJ02, BD09])
+)
 def test_to_and_from_storage_round_trip(lon: float, lat: float, crs: object) -> None:
     x, y = from_storage(np.array([lon]), np.array([lat]), crs)  # type: ignore[arg-type]
     lon2, lat2 = to_storage(x, y, crs)  # type: ignore[arg-type]

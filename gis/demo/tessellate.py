@@ -47,9 +47,11 @@ def voronoi_cells(points: NDArray[np.float64], grid_size: float) -> Cells:
     vertices: list[set[tuple[float, float]]] = [set() for _ in range(len(cells))]
     for (x, y), i in zip(xy.tolist(), owner.tolist(), strict=True):
         vertices[i].add((x, y))
-    edge = np.fromiter((len(vertices[i] & vertices[j]) >= 2 for i, j in zip(a.tolist(), b.tolist(),
-                                                                               strict=True)),
-                       dtype=bool, count=len(a))
+    edge = np.fromiter(
+        (len(vertices[i] & vertices[j]) >= 2 for i, j in zip(a.tolist(), b.tolist(), strict=True)),
+        dtype=bool,
+        count=len(a),
+    )
     a, b = a[edge], b[edge]
     src = np.concatenate([a, b])
     dst = np.concatenate([b, a])
@@ -268,9 +270,15 @@ def _repair(
     return False
 
 
-def _path_to_spare(labels: NDArray[np.int64], sizes: NDArray[np.int64],
-                   minimum: NDArray[np.int64], src: NDArray[np.int64], dst: NDArray[np.int64],
-                   start: int, recent: set[tuple[int, int]]) -> list[int] | None:
+def _path_to_spare(
+    labels: NDArray[np.int64],
+    sizes: NDArray[np.int64],
+    minimum: NDArray[np.int64],
+    src: NDArray[np.int64],
+    dst: NDArray[np.int64],
+    start: int,
+    recent: set[tuple[int, int]],
+) -> list[int] | None:
     """Regions from `start` to the nearest one with a cell to spare, through touching regions.
 
     A region does not take back from a region it just gave to (`recent` holds (taker, giver)).
@@ -296,9 +304,17 @@ def _path_to_spare(labels: NDArray[np.int64], sizes: NDArray[np.int64],
     return None
 
 
-def _hand_over(cells: Cells, members: NDArray[np.int64], labels: NDArray[np.int64],
-               region_of: dict[int, int], local: dict[int, int], src: NDArray[np.int64],
-               dst: NDArray[np.int64], giver: int, taker: int) -> bool:
+def _hand_over(
+    cells: Cells,
+    members: NDArray[np.int64],
+    labels: NDArray[np.int64],
+    region_of: dict[int, int],
+    local: dict[int, int],
+    src: NDArray[np.int64],
+    dst: NDArray[np.int64],
+    giver: int,
+    taker: int,
+) -> bool:
     """Move one cell on the giver's edge with the taker to the taker, keeping both joined.
 
     When every such cell holds the giver together, the cell goes with the pieces it would
@@ -307,11 +323,14 @@ def _hand_over(cells: Cells, members: NDArray[np.int64], labels: NDArray[np.int6
     on_edge = np.unique(src[(labels[src] == giver) & (labels[dst] == taker)])
     if not len(on_edge):
         return False
-    chosen = next(([j] for j in on_edge.tolist()
-                   if _removable(cells, int(members[j]), region_of, giver)), None)
+    chosen = next(
+        ([j] for j in on_edge.tolist() if _removable(cells, int(members[j]), region_of, giver)),
+        None,
+    )
     if chosen is None:  # the local test is strict; a full search on a few candidates
-        chosen = next(([j] for j in on_edge[:3].tolist()
-                       if _still_joined(cells, members, labels, j)), None)
+        chosen = next(
+            ([j] for j in on_edge[:3].tolist() if _still_joined(cells, members, labels, j)), None
+        )
     if chosen is None:
         j = int(on_edge[0])
         rest = np.flatnonzero(labels == giver)

@@ -77,8 +77,9 @@ def read_source(
     declared = epsg_of(frame.crs)
     if given is not None:
         if declared is not None and declared != given:
-            notes.append(f"the file declares EPSG:{declared}; {crs_name(given)} was used "
-                         "as --crs asks")
+            notes.append(
+                f"the file declares EPSG:{declared}; {crs_name(given)} was used as --crs asks"
+            )
         used: InputCRS = given
     elif declared is not None:
         used = declared
@@ -116,7 +117,11 @@ def _pick(columns: list[str], wanted: str | None, names: tuple[str, ...], what: 
 
 
 def _read_csv(
-    path: Path, given: InputCRS | None, encoding: str | None, lon_col: str | None, lat_col: str | None
+    path: Path,
+    given: InputCRS | None,
+    encoding: str | None,
+    lon_col: str | None,
+    lat_col: str | None,
 ) -> Source:
     notes = []
     try:

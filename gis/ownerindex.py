@@ -1,0 +1,212 @@
+"""Locate many points at once in process: the current plan held in shapely STRtrees.
+
+Same rules as gis/locate.py (PostGIS), vectorised. The points are indexed and the grid and
+unit polygons are the queries (prepared, split across threads: GEOS releases the GIL), which
+measured 2-3x faster than indexing the polygons. Distances are in metres in the local
+CGCS2000 Gauss-Krüger zone (PostGIS measures on the ellipsoid: they agree within 0.1 %).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from numpy.typing import NDArray
+from sqlalchemy.engine import Connection
+
+from gis.crs import local_metric_epsg, transformer
+from gis.owners import DEFAULT_TOLERANCE_M, Leader, Location, Named
+
+THREADS = 2
+
+PLAN_SQL = {
+    "grids": "SELECT id, code, name, village_code, leader_name, leader_phone, "
+    "ST_AsBinary(geom) AS wkb FROM grids WHERE valid_to IS NULL ORDER BY code",
+    "units": "SELECT id, code, name, grid_id, leader_name, leader_phone, "
+    "ST_AsBinary(geom) AS wkb FROM units WHERE valid_to IS NULL ORDER BY code",
+    "regions": "SELECT code, name, parent_code FROM regions",
+}
+# A cheap fingerprint of the plan: changes whenever a grid or unit row changes.
+VERSION_SQL = sa.text(
+    "SELECT (SELECT count(*) || ':' || coalesce(max(xmin::text::bigint), 0) FROM grids) || '/' ||"
+    " (SELECT count(*) || ':' || coalesce(max(xmin::text::bigint), 0) FROM units) || '/' ||"
+    " (SELECT count(*) || ':' || coalesce(max(xmin::text::bigint), 0) FROM regions)"
+)
+
+
+@dataclass
+class Owners:
+    """Owners of N points, as arrays (index into the plan; -1 where none)."""
+
+    grid: NDArray[np.int64]
+    unit: NDArray[np.int64]
+    on_boundary: NDArray[np.bool_]
+    distance_m: NDArray[np.float64]  # 0 inside, metres when snapped or outside (nearest grid)
+    status: NDArray[np.str_]  # inside | snapped | outside
+    nearest: NDArray[np.int64]  # outside: the nearest grid (not an owner); else -1
+
+
+def _query_threads(tree: shapely.STRtree, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(polygon index, point index) pairs where the polygon covers the point, over threads."""
+    chunks = [c for c in np.array_split(np.arange(len(polygons)), THREADS) if len(c)]
+
+    def run(idx: np.ndarray) -> np.ndarray:
+        pairs = tree.query(polygons[idx], predicate="intersects")
+        pairs[0] = idx[pairs[0]]
+        return pairs
+
+    if len(chunks) == 1:
+        pairs = run(chunks[0])
+    else:
+        with ThreadPoolExecutor(THREADS) as pool:
+            pairs = np.concatenate(list(pool.map(run, chunks)), axis=1)
+    return pairs[0], pairs[1]
+
+
+class OwnerIndex:
+    """The current grids and units in memory, for vectorised locating."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.version = str(conn.execute(VERSION_SQL).scalar_one())
+        g = conn.execute(sa.text(PLAN_SQL["grids"])).mappings().all()
+        u = conn.execute(sa.text(PLAN_SQL["units"])).mappings().all()
+        self.regions = {
+            r["code"]: (r["name"], r["parent_code"])
+            for r in conn.execute(sa.text(PLAN_SQL["regions"])).mappings()
+        }
+        self.grid_rows, self.unit_rows = g, u
+        self.grid_ids = np.array([r["id"] for r in g], dtype=np.int64)
+        self.unit_ids = np.array([r["id"] for r in u], dtype=np.int64)
+        self.grid_geoms = shapely.from_wkb([bytes(r["wkb"]) for r in g])
+        self.unit_geoms = shapely.from_wkb([bytes(r["wkb"]) for r in u])
+        position = {gid: i for i, gid in enumerate(self.grid_ids.tolist())}
+        self.unit_grid = np.array([position.get(r["grid_id"], -1) for r in u], dtype=np.int64)
+        shapely.prepare(self.grid_geoms)
+        shapely.prepare(self.unit_geoms)
+        # Grids whose units tile them (area sums agree): a point in such a grid is in one of
+        # its units, so units alone answer for it. Other grids are queried themselves.
+        unit_area = np.bincount(
+            self.unit_grid[self.unit_grid >= 0],
+            weights=shapely.area(self.unit_geoms[self.unit_grid >= 0]),
+            minlength=len(g),
+        )
+        grid_area = shapely.area(self.grid_geoms)
+        self.untiled = np.flatnonzero(np.abs(grid_area - unit_area) > 1e-9 * grid_area)
+        lon = float(np.mean(shapely.bounds(self.grid_geoms)[:, [0, 2]])) if len(g) else 120.0
+        self.metric_epsg = local_metric_epsg(lon)
+        self._to_metric = transformer(4326, self.metric_epsg)
+        self.grid_metric = self._metric(self.grid_geoms)
+        self.grid_metric_tree = shapely.STRtree(self.grid_metric)
+        self.lock = threading.Lock()
+
+    def _metric(self, geoms: np.ndarray) -> np.ndarray:
+        t = self._to_metric
+        return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+    def owners(
+        self,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        tolerance_m: float = DEFAULT_TOLERANCE_M,
+        points: np.ndarray | None = None,
+    ) -> Owners:
+        """Owners of each (lon, lat) in EPSG:4326 (or of `points`), by the ownership rules."""
+        if points is None:
+            points = shapely.points(lon, lat)
+        n = len(points)
+        tree = shapely.STRtree(points)
+        upoly, upt = _query_threads(tree, self.unit_geoms)
+        cand_grid, cand_pt = self.unit_grid[upoly], upt
+        if len(self.untiled):
+            gpoly, gpt = _query_threads(tree, self.grid_geoms[self.untiled])
+            cand_grid = np.concatenate([cand_grid, self.untiled[gpoly]])
+            cand_pt = np.concatenate([cand_pt, gpt])
+        none = np.iinfo(np.int64).max
+        grid = np.full(n, none, dtype=np.int64)
+        np.minimum.at(grid, cand_pt, cand_grid)  # grids are sorted by code: lowest code wins
+        on_boundary = np.zeros(n, dtype=bool)
+        on_boundary[cand_pt[cand_grid != grid[cand_pt]]] = True
+        unit = np.full(n, none, dtype=np.int64)
+        mine = self.unit_grid[upoly] == grid[upt]
+        np.minimum.at(unit, upt[mine], upoly[mine])
+        grid[grid == none], unit[unit == none] = -1, -1
+        distance = np.zeros(n)
+        status = np.full(n, "inside", dtype="<U7")
+        nearest = np.full(n, -1, dtype=np.int64)
+        uncovered = np.flatnonzero(grid < 0)
+        if len(uncovered):
+            mp = self._metric(points[uncovered])
+            idx, d = self.grid_metric_tree.query_nearest(
+                mp, return_distance=True, all_matches=False
+            )
+            near = np.full(len(uncovered), -1, dtype=np.int64)
+            dist = np.full(len(uncovered), np.inf)
+            near[idx[0]], dist[idx[0]] = idx[1], d
+            snapped = dist <= tolerance_m
+            grid[uncovered[snapped]] = near[snapped]
+            distance[uncovered] = dist
+            status[uncovered] = np.where(snapped, "snapped", "outside")
+            nearest[uncovered[~snapped]] = near[~snapped]
+        # Snapped points, and points in a grid on none of its units: its nearest unit.
+        for i in np.flatnonzero((unit < 0) & (grid >= 0)).tolist():
+            candidates = np.flatnonzero(self.unit_grid == grid[i])
+            if len(candidates):
+                d = shapely.distance(self.unit_geoms[candidates], points[i])
+                unit[i] = candidates[int(np.argmin(d))]
+        return Owners(grid, unit, on_boundary, distance, status, nearest)
+
+    def location(
+        self, lon: float, lat: float, tolerance_m: float = DEFAULT_TOLERANCE_M
+    ) -> Location:
+        """One point's Location (for the HTTP single form and tests)."""
+        o = self.owners(np.array([lon]), np.array([lat]), tolerance_m)
+        return self.describe(o, 0, lon, lat)
+
+    def describe(self, o: Owners, i: int, lon: float, lat: float) -> Location:
+        """Point i of `o` as a Location with names and the region chain."""
+        status = str(o.status[i])
+        loc = Location(
+            lon,
+            lat,
+            status,
+            on_boundary=bool(o.on_boundary[i]),  # type: ignore[arg-type]
+            distance_m=None if status == "inside" else float(o.distance_m[i]),
+        )
+        if status == "outside":
+            near = int(o.nearest[i])
+            if near >= 0:
+                loc.nearest = Named(self.grid_rows[near]["code"], self.grid_rows[near]["name"])
+            return loc
+        g = self.grid_rows[int(o.grid[i])]
+        loc.grid_id, loc.grid = g["id"], Named(g["code"], g["name"])
+        loc.grid_leader = Leader(g["leader_name"], g["leader_phone"])
+        if o.unit[i] >= 0:
+            u = self.unit_rows[int(o.unit[i])]
+            loc.unit_id, loc.unit = u["id"], Named(u["code"], u["name"])
+            loc.unit_leader = Leader(u["leader_name"], u["leader_phone"])
+        code = g["village_code"]
+        for level in ("village", "town", "district"):
+            if code in self.regions:
+                name, parent = self.regions[code]
+                setattr(loc, level, Named(code, name))
+                code = parent
+        return loc
+
+
+_cache: dict[str, OwnerIndex] = {}
+_cache_lock = threading.Lock()
+
+
+def owner_index(conn: Connection) -> OwnerIndex:
+    """The index of the current plan, rebuilt when the plan has changed since it was built."""
+    key = str(conn.engine.url)
+    version = str(conn.execute(VERSION_SQL).scalar_one())
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is None or cached.version != version:
+            cached = _cache[key] = OwnerIndex(conn)
+        return cached

@@ -1,0 +1,64 @@
+"""The answer to "who owns this point": the chain district → town → village → grid → unit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Status = Literal["inside", "snapped", "outside"]
+DEFAULT_TOLERANCE_M = 50.0
+
+
+@dataclass(frozen=True)
+class Named:
+    """A governance area as the public knows it: code and name."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Leader:
+    """A grid's or unit's leader (personal data: only for roles that may see it)."""
+
+    name: str | None
+    phone: str | None
+
+
+@dataclass
+class Location:
+    """Where a point falls: its owners, how it was decided, and how far it was snapped."""
+
+    lon: float
+    lat: float
+    status: Status
+    grid_id: int | None = None
+    unit_id: int | None = None
+    district: Named | None = None
+    town: Named | None = None
+    village: Named | None = None
+    grid: Named | None = None
+    unit: Named | None = None
+    on_boundary: bool = False
+    distance_m: float | None = None
+    grid_leader: Leader | None = None
+    unit_leader: Leader | None = None
+    nearest: Named | None = None
+    """Outside coverage: the nearest grid (not an owner), `distance_m` away."""
+
+    def as_dict(self, personal: bool = False) -> dict[str, Any]:
+        """JSON-ready; leaders' names and phones only when `personal`."""
+        out: dict[str, Any] = {"lon": self.lon, "lat": self.lat, "status": self.status}
+        for level in ("district", "town", "village", "grid", "unit"):
+            area = getattr(self, level)
+            out[level] = None if area is None else {"code": area.code, "name": area.name}
+        if personal:
+            for level in ("grid", "unit"):
+                leader = getattr(self, f"{level}_leader")
+                if out[level] is not None and leader is not None:
+                    out[level]["leader"] = {"name": leader.name, "phone": leader.phone}
+        if self.nearest is not None:
+            out["nearest_grid"] = {"code": self.nearest.code, "name": self.nearest.name}
+        out["on_boundary"] = self.on_boundary
+        out["distance_m"] = None if self.distance_m is None else round(self.distance_m, 2)
+        return out
