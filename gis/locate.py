@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.owners import DEFAULT_TOLERANCE_M, Leader, Location, Named
+from gis.owners import DEFAULT_TOLERANCE_M, Leader, Location, Named, Status
 
 # One round trip. Covering grids first (lowest code wins, several = on a shared edge); when
 # none covers, the nearest of the 8 grids closest by index, measured on the ellipsoid.
@@ -55,6 +55,7 @@ def locate_point(
     if row is None:  # no current grid at all
         return Location(lon, lat, "outside")
     distance = float(row["d"])
+    status: Status
     if distance == 0.0:
         status = "inside"
     elif distance <= tolerance_m:

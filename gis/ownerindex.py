@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import shapely
@@ -19,7 +20,7 @@ from numpy.typing import NDArray
 from sqlalchemy.engine import Connection
 
 from gis.crs import local_metric_epsg, transformer
-from gis.owners import DEFAULT_TOLERANCE_M, Leader, Location, Named
+from gis.owners import DEFAULT_TOLERANCE_M, Leader, Location, Named, Status
 
 THREADS = 2
 
@@ -168,12 +169,12 @@ class OwnerIndex:
 
     def describe(self, o: Owners, i: int, lon: float, lat: float) -> Location:
         """Point i of `o` as a Location with names and the region chain."""
-        status = str(o.status[i])
+        status = cast(Status, str(o.status[i]))
         loc = Location(
             lon,
             lat,
             status,
-            on_boundary=bool(o.on_boundary[i]),  # type: ignore[arg-type]
+            on_boundary=bool(o.on_boundary[i]),
             distance_m=None if status == "inside" else float(o.distance_m[i]),
         )
         if status == "outside":
