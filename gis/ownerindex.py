@@ -97,12 +97,53 @@ class OwnerIndex:
         )
         grid_area = shapely.area(self.grid_geoms)
         self.untiled = np.flatnonzero(np.abs(grid_area - unit_area) > 1e-9 * grid_area)
+        self.columns = self._columns()
         lon = float(np.mean(shapely.bounds(self.grid_geoms)[:, [0, 2]])) if len(g) else 120.0
         self.metric_epsg = local_metric_epsg(lon)
         self._to_metric = transformer(4326, self.metric_epsg)
         self.grid_metric = self._metric(self.grid_geoms)
         self.grid_metric_tree = shapely.STRtree(self.grid_metric)
         self.lock = threading.Lock()
+
+    def _columns(self) -> dict[str, np.ndarray]:
+        """Per grid (and per unit) the public names of the owner chain, for tables."""
+        cols: dict[str, list[str]] = {
+            k: []
+            for k in (
+                "district_code",
+                "district_name",
+                "town_code",
+                "town_name",
+                "village_code",
+                "village_name",
+                "grid_code",
+                "grid_name",
+            )
+        }
+        for r in self.grid_rows:
+            code = r["village_code"]
+            for level in ("village", "town", "district"):
+                name, parent = self.regions.get(code, ("", None))
+                cols[f"{level}_code"].append(code or "")
+                cols[f"{level}_name"].append(name)
+                code = parent
+            cols["grid_code"].append(r["code"])
+            cols["grid_name"].append(r["name"])
+        out = {k: np.array(v + [""], dtype=object) for k, v in cols.items()}  # [-1] is ""
+        out["unit_code"] = np.array([r["code"] for r in self.unit_rows] + [""], dtype=object)
+        out["unit_name"] = np.array([r["name"] for r in self.unit_rows] + [""], dtype=object)
+        return out
+
+    def table(self, o: Owners) -> dict[str, np.ndarray]:
+        """Owner columns for many points (empty strings where none), ready for a CSV."""
+        out = {k: v[o.grid] for k, v in self.columns.items() if not k.startswith("unit")}
+        out["unit_code"] = self.columns["unit_code"][o.unit]
+        out["unit_name"] = self.columns["unit_name"][o.unit]
+        out["status"] = o.status
+        out["on_boundary"] = o.on_boundary
+        out["distance_m"] = np.round(o.distance_m, 2)
+        out["nearest_grid_code"] = self.columns["grid_code"][o.nearest]
+        return out
 
     def _metric(self, geoms: np.ndarray) -> np.ndarray:
         t = self._to_metric

@@ -58,14 +58,16 @@ def _point_strategy(grids: gpd.GeoDataFrame) -> st.SearchStrategy[tuple[float, f
     return st.one_of(anywhere, pick.map(vertex), pick.map(on_edge), pick.map(offshore))
 
 
-def _check(point: tuple[float, float], conn: Connection, index: OwnerIndex,
-           grids: gpd.GeoDataFrame) -> None:
+def _check(
+    point: tuple[float, float], conn: Connection, index: OwnerIndex, grids: gpd.GeoDataFrame
+) -> None:
     lon, lat = point
     p = shapely.Point(lon, lat)
     joined = gpd.sjoin(gpd.GeoDataFrame(geometry=[p], crs=4326), grids, predicate="intersects")
     covering = sorted(joined["code"])
-    near_edge = bool(shapely.dwithin(shapely.boundary(np.asarray(grids.geometry.values)), p,
-                                     NEAR).any())
+    near_edge = bool(
+        shapely.dwithin(shapely.boundary(np.asarray(grids.geometry.values)), p, NEAR).any()
+    )
     a = locate_point(conn, lon, lat)
     b = index.location(lon, lat)
     if covering:  # the in-process index answers exactly as GEOS and sjoin do
@@ -90,10 +92,15 @@ def _check(point: tuple[float, float], conn: Connection, index: OwnerIndex,
     assert a.as_dict() == {**b.as_dict(), "distance_m": a.as_dict()["distance_m"]}
 
 
-def test_engines_agree_on_random_points(conn: Connection, index: OwnerIndex,
-                                        grids: gpd.GeoDataFrame) -> None:
-    @settings(max_examples=400, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow])
+def test_engines_agree_on_random_points(
+    conn: Connection, index: OwnerIndex, grids: gpd.GeoDataFrame
+) -> None:
+    @settings(
+        max_examples=400,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(_point_strategy(grids))
     def run(point: tuple[float, float]) -> None:
         _check(point, conn, index, grids)
@@ -101,8 +108,9 @@ def test_engines_agree_on_random_points(conn: Connection, index: OwnerIndex,
     run()
 
 
-def test_shared_vertex_goes_to_lowest_code(conn: Connection, index: OwnerIndex,
-                                           grids: gpd.GeoDataFrame) -> None:
+def test_shared_vertex_goes_to_lowest_code(
+    conn: Connection, index: OwnerIndex, grids: gpd.GeoDataFrame
+) -> None:
     geoms = np.asarray(grids.geometry.values)
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     keys, counts = np.unique(coords, axis=0, return_counts=True)
@@ -115,8 +123,7 @@ def test_shared_vertex_goes_to_lowest_code(conn: Connection, index: OwnerIndex,
         assert loc.grid is not None and loc.grid.code == sharing[0]
 
 
-def test_snapping_and_outside(conn: Connection, index: OwnerIndex,
-                              grids: gpd.GeoDataFrame) -> None:
+def test_snapping_and_outside(conn: Connection, index: OwnerIndex, grids: gpd.GeoDataFrame) -> None:
     city = shapely.union_all(np.asarray(grids.geometry.values))
     minx, miny, maxx, maxy = city.bounds
     west = shapely.Point(minx, (miny + maxy) / 2)

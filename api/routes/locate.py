@@ -1,0 +1,275 @@
+"""GET and POST /api/v1/locate: which grid and unit own a point, or many."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, field_validator
+
+from api.deps import EngineDep
+from gis.crs import InputCRS, is_lonlat, parse_crs
+from gis.errors import InvalidCRS
+from gis.locate import locate_point
+from gis.ownerindex import owner_index
+from gis.owners import DEFAULT_TOLERANCE_M
+from gis.pointcheck import cached_extent, check_points
+
+router = APIRouter(prefix="/api/v1", tags=["locate"])
+MAX_POINTS = 100_000
+
+CRS_HELP = (
+    "EPSG:4326 (default), EPSG:4490, EPSG:4513-4554 (CGCS2000 Gauss-Krüger, x/y in "
+    "metres), GCJ02 (AMap, Tencent) or BD09 (Baidu); case-insensitive"
+)
+
+INSIDE_EXAMPLE = {
+    "lon": 119.01,
+    "lat": 25.43,
+    "crs": "EPSG:4326",
+    "status": "inside",
+    "district": {"code": "359902000000", "name": "桥岭区"},
+    "town": {"code": "359902103000", "name": "湖泰镇"},
+    "village": {"code": "359902103205", "name": "阳昌村"},
+    "grid": {"code": "359902103205003", "name": "阳昌村第3网格"},
+    "unit": {"code": "359902103205003003", "name": "阳昌村第3网格3单元"},
+    "on_boundary": False,
+    "distance_m": None,
+}
+
+
+class Unprocessable(Exception):
+    """A request parameter that is wrong; becomes a 422 naming it."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param, self.message = param, message
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            {
+                "detail": [
+                    {"loc": ["query", self.param], "msg": self.message, "type": "value_error"}
+                ]
+            },
+            status_code=422,
+        )
+
+
+def _crs(text: str | None, where: str = "crs") -> InputCRS:
+    try:
+        return parse_crs(text)
+    except InvalidCRS as exc:
+        raise Unprocessable(where, str(exc)) from None
+
+
+@router.get(
+    "/locate",
+    summary="Which grid and unit own one point",
+    responses={
+        200: {
+            "description": "The owner chain",
+            "content": {"application/json": {"example": INSIDE_EXAMPLE}},
+        },
+        404: {"description": "Outside coverage: the nearest grid and its distance"},
+        422: {
+            "description": "A bad parameter, swapped coordinates, or a point far outside the city"
+        },
+    },
+)
+def locate_one(
+    engine: EngineDep,
+    lon: Annotated[
+        float | None, Query(description="longitude (geographic CRSs)", examples=[119.01])
+    ] = None,
+    lat: Annotated[
+        float | None, Query(description="latitude (geographic CRSs)", examples=[25.43])
+    ] = None,
+    x: Annotated[float | None, Query(description="easting in metres (Gauss-Krüger CRSs)")] = None,
+    y: Annotated[float | None, Query(description="northing in metres (Gauss-Krüger CRSs)")] = None,
+    crs: Annotated[str | None, Query(description=CRS_HELP, examples=["GCJ02"])] = None,
+    tolerance_m: Annotated[float, Query(ge=0, le=1000, description="snap distance")] = (
+        DEFAULT_TOLERANCE_M
+    ),
+) -> Any:
+    try:
+        parsed = _crs(crs)
+        if is_lonlat(parsed):
+            if x is not None or y is not None:
+                raise Unprocessable("x", f"{crs or 'EPSG:4326'} is geographic: give lon and lat")
+            if lon is None or lat is None:
+                raise Unprocessable("lon" if lon is None else "lat", "lon and lat are required")
+            px, py = lon, lat
+        else:
+            if lon is not None or lat is not None:
+                raise Unprocessable("lon", f"{crs} is projected: give x and y in metres")
+            if x is None or y is None:
+                raise Unprocessable("x" if x is None else "y", "x and y are required")
+            px, py = x, y
+    except Unprocessable as exc:
+        return exc.response()
+    with engine.connect() as conn:
+        checked = check_points(np.array([px]), np.array([py]), parsed, cached_extent(conn))
+        if checked.problems[0]:
+            param = "x" if not is_lonlat(parsed) else "lon"
+            return Unprocessable(param, checked.problems[0]).response()
+        loc = locate_point(conn, float(checked.lon[0]), float(checked.lat[0]), tolerance_m)
+    body = {**loc.as_dict(), "crs": crs.upper() if crs else "EPSG:4326"}
+    if loc.status == "outside":
+        body["detail"] = (
+            f"outside coverage: the nearest grid is {loc.nearest.code if loc.nearest else '?'}, "
+            f"{loc.distance_m:,.0f} m away"
+        )
+        return JSONResponse(body, status_code=404)
+    return body
+
+
+class PointsBody(BaseModel):
+    """Points as [x, y] pairs in one CRS."""
+
+    crs: str | None = Field(None, description=CRS_HELP, examples=["EPSG:4326"])
+    points: list[list[float]] = Field(
+        ..., description="[lon, lat] or [x, y] pairs", examples=[[[119.01, 25.43], [119.02, 25.44]]]
+    )
+    tolerance_m: float = Field(DEFAULT_TOLERANCE_M, ge=0, le=1000)
+
+    @field_validator("points")
+    @classmethod
+    def _pairs(cls, v: list[list[float]]) -> list[list[float]]:
+        if len(v) > MAX_POINTS:
+            raise ValueError(
+                f"{len(v):,} points: at most {MAX_POINTS:,} per request; "
+                "split the file or use `onemap locate --csv`"
+            )
+        for i, p in enumerate(v):
+            if len(p) != 2:
+                raise ValueError(f"point {i} has {len(p)} numbers; give [x, y]")
+        return v
+
+
+class PointFeature(BaseModel):
+    type: Literal["Feature"]
+    geometry: dict[str, Any]
+    properties: dict[str, Any] | None = None
+
+
+class FeatureCollectionBody(BaseModel):
+    """A GeoJSON FeatureCollection of points (crs may be given beside it)."""
+
+    type: Literal["FeatureCollection"]
+    features: list[PointFeature]
+    crs: str | dict[str, Any] | None = None
+    tolerance_m: float = Field(DEFAULT_TOLERANCE_M, ge=0, le=1000)
+
+    @field_validator("features")
+    @classmethod
+    def _points(cls, v: list[PointFeature]) -> list[PointFeature]:
+        if len(v) > MAX_POINTS:
+            raise ValueError(f"{len(v):,} features: at most {MAX_POINTS:,} per request")
+        for i, f in enumerate(v):
+            coords = f.geometry.get("coordinates")
+            if f.geometry.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
+                raise ValueError(f"feature {i} is not a Point with [x, y] coordinates")
+        return v
+
+
+@router.post(
+    "/locate",
+    summary="Which grid and unit own each of many points (up to 100,000)",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "crs": "EPSG:4326",
+                        "count": 2,
+                        "results": [
+                            INSIDE_EXAMPLE,
+                            {
+                                "lon": 25.43,
+                                "lat": 119.01,
+                                "status": "error",
+                                "error": "(25.43, 119.01) looks swapped (lat, lon): give "
+                                "longitude first, then latitude",
+                            },
+                        ],
+                    }
+                }
+            }
+        }
+    },
+)
+def locate_many(
+    engine: EngineDep,
+    body: Annotated[
+        PointsBody | FeatureCollectionBody,
+        Body(
+            openapi_examples={
+                "pairs": {
+                    "summary": "pairs",
+                    "value": {"crs": "GCJ02", "points": [[119.015, 25.427], [119.02, 25.44]]},
+                },
+                "geojson": {
+                    "summary": "GeoJSON",
+                    "value": {
+                        "type": "FeatureCollection",
+                        "features": [
+                            {
+                                "type": "Feature",
+                                "geometry": {"type": "Point", "coordinates": [119.01, 25.43]},
+                                "properties": {},
+                            }
+                        ],
+                    },
+                },
+            }
+        ),
+    ],
+) -> Any:
+    if isinstance(body, PointsBody):
+        crs_text = body.crs
+        xy = np.array(body.points, dtype=float).reshape(-1, 2)
+    else:
+        crs_text = (
+            body.crs
+            if isinstance(body.crs, str)
+            else ((body.crs or {}).get("properties", {}).get("name"))
+        )
+        xy = np.array([f.geometry["coordinates"][:2] for f in body.features], dtype=float).reshape(
+            -1, 2
+        )
+    try:
+        parsed = _crs(crs_text)
+    except Unprocessable as exc:
+        return JSONResponse(
+            {"detail": [{"loc": ["body", "crs"], "msg": exc.message, "type": "value_error"}]},
+            status_code=422,
+        )
+    with engine.connect() as conn:
+        checked = check_points(xy[:, 0], xy[:, 1], parsed, cached_extent(conn))
+        ok = np.array([p is None for p in checked.problems], dtype=bool)
+        index = owner_index(conn)
+    owners = index.owners(checked.lon[ok], checked.lat[ok], body.tolerance_m)
+    results: list[dict[str, Any]] = []
+    k = 0
+    for i, problem in enumerate(checked.problems):
+        if problem:
+            results.append(
+                {
+                    "lon": float(xy[i, 0]),
+                    "lat": float(xy[i, 1]),
+                    "status": "error",
+                    "error": problem,
+                }
+            )
+            continue
+        loc = index.describe(owners, k, float(checked.lon[i]), float(checked.lat[i]))
+        results.append(loc.as_dict())
+        k += 1
+    return {
+        "crs": crs_text.upper() if crs_text else "EPSG:4326",
+        "count": len(results),
+        "results": results,
+    }
