@@ -190,3 +190,16 @@ class Station(_Owned, Base):
         Index("stations_geom_idx", "geom", postgresql_using="gist"),
         Index("stations_grid_idx", "grid_id"),
     )
+
+
+class ParcelShare(Base):
+    """The part of a parcel inside one grid (m² and % of the parcel)."""
+
+    __tablename__ = "parcel_shares"
+    parcel_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("parcels.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_id: Mapped[int] = mapped_column(Integer, ForeignKey("grids.id"), primary_key=True)
+    area_m2: Mapped[float] = mapped_column(Float)
+    share_pct: Mapped[float] = mapped_column(Float)
+    __table_args__ = (Index("parcel_shares_grid_idx", "grid_id"),)

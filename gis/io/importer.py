@@ -54,7 +54,7 @@ class ImportSummary:
             f"({self.rows_per_second:,.0f} rows/s)"
         )
         if self.owned is not None:
-            text += f"; {self.owned:,} inside a current grid, {self.rows - self.owned:,} outside"
+            text += f"; {self.owned:,} given a grid, {self.rows - self.owned:,} outside coverage"
         return "\n".join([text, *(f"note: {n}" for n in self.notes)])
 
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gis.layerspec import LayerSpec
-from gis.ownership import owner_join
+from gis.ownerindex import owner_index
+from gis.ownership import AREA_OWNER_SQL, refresh_parcel_shares
 
 CHUNK = 50_000
 PG_TYPES = {
@@ -49,16 +50,52 @@ def _insert_sql(spec: LayerSpec) -> str:
         )
     cols = ", ".join(fields)
     scols = ", ".join(f"s.{c}" for c in fields)
+    if _owned_in_process(spec):
+        return (
+            f"INSERT INTO {spec.table} ({cols}, geom, grid_id, unit_id, on_boundary, "  # noqa: S608
+            f"snap_distance_m) SELECT {scols}, s.geom, s.grid_id, s.unit_id, s.on_boundary, "
+            "s.snap_distance_m FROM _staging s ORDER BY s.row_no"
+        )
     if spec.name == "parcels":
         return (
-            f"INSERT INTO parcels ({cols}, geom, grid_id) SELECT {scols}, s.geom, og.grid_id "  # noqa: S608
-            f"FROM _staging s {owner_join(spec.geometry)} ORDER BY s.row_no"
+            f"INSERT INTO parcels ({cols}, geom) SELECT {scols}, s.geom "  # noqa: S608
+            "FROM _staging s ORDER BY s.row_no RETURNING id"
         )
     return (
         f"INSERT INTO {spec.table} ({cols}, geom, grid_id, unit_id, on_boundary) "  # noqa: S608
         f"SELECT {scols}, s.geom, og.grid_id, ou.unit_id, coalesce(og.on_boundary, false) "
-        f"FROM _staging s {owner_join(spec.geometry)} ORDER BY s.row_no"
+        f"FROM _staging s {AREA_OWNER_SQL} ORDER BY s.row_no"
     )
+
+
+def _owned_in_process(spec: LayerSpec) -> bool:
+    """Point layers get their owners from the in-process index before they are copied in."""
+    return spec.owned and spec.geometry == ("Point",)
+
+
+OWNER_COLUMNS = {
+    "grid_id": "integer",
+    "unit_id": "integer",
+    "on_boundary": "boolean",
+    "snap_distance_m": "double precision",
+}
+
+
+def _with_owners(conn: Connection, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame plus grid_id, unit_id, on_boundary and snap_distance_m for each point."""
+    index = owner_index(conn)
+    geoms = np.asarray(frame["geom"].to_numpy(), dtype=object)
+    o = index.owners(shapely.get_x(geoms), shapely.get_y(geoms), points=geoms)
+    owned = o.grid >= 0
+    out = frame.copy()
+    out["grid_id"] = pd.array(np.where(owned, index.grid_ids[o.grid], 0), dtype="Int64")
+    out.loc[~owned, "grid_id"] = pd.NA
+    has_unit = o.unit >= 0
+    out["unit_id"] = pd.array(np.where(has_unit, index.unit_ids[o.unit], 0), dtype="Int64")
+    out.loc[~has_unit, "unit_id"] = pd.NA
+    out["on_boundary"] = o.on_boundary
+    out["snap_distance_m"] = np.where(o.status == "snapped", np.round(o.distance_m, 3), np.nan)
+    return out
 
 
 def write_rows(
@@ -68,7 +105,11 @@ def write_rows(
     progress: Callable[[int], object] | None = None,
 ) -> int:
     """Insert `frame` (validated) into the layer's table; returns the number of rows."""
-    columns = ", ".join(f"{f.name} {PG_TYPES[f.kind]}" for f in spec.fields)
+    types = {f.name: PG_TYPES[f.kind] for f in spec.fields}
+    if _owned_in_process(spec):
+        frame = _with_owners(conn, frame)
+        types.update(OWNER_COLUMNS)
+    columns = ", ".join(f"{name} {kind}" for name, kind in types.items())
     conn.execute(
         sa.text(
             f"CREATE TEMP TABLE _staging (row_no integer, {columns}, geom geometry) ON COMMIT DROP"
@@ -76,7 +117,7 @@ def write_rows(
     )
     raw = conn.connection.driver_connection
     assert raw is not None
-    names = [f.name for f in spec.fields]
+    names = list(types)
     with raw.cursor() as cur:
         with cur.copy(
             f"COPY _staging (row_no, {', '.join(names)}, geom) FROM STDIN (FORMAT csv)"
@@ -95,6 +136,8 @@ def write_rows(
                 copy.write(buf.getvalue())
                 if progress:
                     progress(len(part))
-    conn.execute(sa.text(_insert_sql(spec)))
+    result = conn.execute(sa.text(_insert_sql(spec)))
+    if spec.name == "parcels":
+        refresh_parcel_shares(conn, [int(r[0]) for r in result])
     conn.execute(sa.text("DROP TABLE _staging"))
     return len(frame)
