@@ -375,5 +375,33 @@ def locate_cmd(
         sys.exit(1)
 
 
+# --- plan generations -------------------------------------------------------------------
+@main.command("new-plan")
+@click.argument("grids", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("units", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--crs", help="CRS of files that declare none")
+@click.option("--encoding", help="text encoding of Shapefiles or CSVs, e.g. GBK")
+def new_plan_cmd(grids: Path, units: Path, crs: str | None, encoding: str | None) -> None:
+    """Import a new grid plan (GRIDS and UNITS files) as a new generation, all or nothing.
+
+    The current grids and units get valid_to = now; run `onemap rejoin` afterwards.
+    """
+    from gis.db import get_engine
+    from gis.plan import import_new_plan
+
+    for summary in import_new_plan(get_engine(), grids, units, crs, encoding):
+        click.echo(str(summary))
+    click.echo("the previous plan is closed; run `onemap rejoin` to re-assign the layers")
+
+
+@main.command("rejoin")
+def rejoin_cmd() -> None:
+    """Re-assign hotspots, parcels, stations and open cases to the current grid plan."""
+    from gis.db import get_engine
+    from gis.plan import rejoin
+
+    click.echo(str(rejoin(get_engine())))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
