@@ -151,7 +151,7 @@ def rejoin(engine: Engine) -> RejoinReport:
         )
         conn.execute(
             sa.text(
-                "UPDATE hotspots t SET grid_id = o.grid_id, unit_id = o.unit_id, on_boundary = false, "
+                "UPDATE hotspots t SET grid_id = o.grid_id, unit_id = o.unit_id, on_boundary = false, "  # noqa: S608
                 "snap_distance_m = NULL FROM (SELECT s.id, og.grid_id, ou.unit_id FROM hotspots s "
                 f"{AREA_OWNER_SQL} WHERE GeometryType(s.geom) <> 'POINT') o WHERE t.id = o.id"
             )

@@ -61,7 +61,7 @@ def test_new_plan_and_rejoin(demo_db: Engine, tmp_path: Path) -> None:
         )
         open_in_b = conn.execute(
             sa.text(
-                "SELECT count(*) FROM cases c JOIN grids g ON g.id = c.grid_id WHERE g.code = :b "
+                "SELECT count(*) FROM cases c JOIN grids g ON g.id = c.grid_id WHERE g.code = :b "  # noqa: S608
                 f"AND c.status NOT IN {CLOSED_CASE_STATUSES}"
             ),
             {"b": b},
