@@ -64,6 +64,19 @@ def fresh_database(name: str = "onemap_bench") -> Iterator[Engine]:
             )
 
 
+@contextmanager
+def scaled_database(city: Path) -> Iterator[Engine]:
+    """A fresh database holding the scaled city's boundaries (no cases)."""
+    from gis.io.importer import import_file
+
+    with fresh_database("onemap_bench_city") as engine:
+        for layer in ("districts", "towns", "villages", "grids", "units"):
+            import_file(engine, layer, city / f"{layer}.geojson")
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+        yield engine
+
+
 def timed(label: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     """Run fn, print and return (result, seconds)."""
     started = time.perf_counter()

@@ -21,3 +21,8 @@ async def healthz(engine: EngineDep) -> Any:
         return await run_in_threadpool(health, engine)
     except DatabaseUnavailable as exc:
         return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
+
+
+@router.get("/livez", summary="The process answers (no database): for probes and benchmarks")
+async def livez() -> dict[str, str]:
+    return {"status": "alive"}
