@@ -34,8 +34,12 @@ def _wrk(url: str, script: Path | None) -> dict[str, float]:
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": pct("50"), "p99": pct("99"),
-            "non2xx": float(non2xx.group(1)) if non2xx else 0.0}
+    return {
+        "rps": rps,
+        "p50": pct("50"),
+        "p99": pct("99"),
+        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+    }
 
 
 def main(workers: int = 2) -> dict[str, float]:
@@ -43,20 +47,42 @@ def main(workers: int = 2) -> dict[str, float]:
         sys.exit("wrk is not installed: apt-get install wrk (make bench does)")
     city = scaled_city()
     points = pd.read_csv(city / "cases.csv", usecols=["lon", "lat"], nrows=2000)
-    lua = "paths = {" + ",".join(
-        f'"/api/v1/locate?lon={x}&lat={y}"' for x, y in points.itertuples(index=False)) + "}\n"
-    lua += ("counter = 0\nrequest = function()\n  counter = counter + 1\n"
-            "  return wrk.format('GET', paths[(counter % #paths) + 1])\nend\n")
+    lua = (
+        "paths = {"
+        + ",".join(f'"/api/v1/locate?lon={x}&lat={y}"' for x, y in points.itertuples(index=False))
+        + "}\n"
+    )
+    lua += (
+        "counter = 0\nrequest = function()\n  counter = counter + 1\n"
+        "  return wrk.format('GET', paths[(counter % #paths) + 1])\nend\n"
+    )
     with scaled_database(city) as engine, tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "locate.lua"
         script.write_text(lua)
         port = 18000 + os.getpid() % 1000
-        env = {**os.environ, "ONEMAP_DATABASE_URL": engine.url.render_as_string(
-            hide_password=False)}
+        env = {
+            **os.environ,
+            "ONEMAP_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        }
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-            cwd=PROJECT_ROOT, env=env)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
@@ -73,10 +99,14 @@ def main(workers: int = 2) -> dict[str, float]:
             server.wait(10)
     ratio = locate["rps"] / trivial["rps"]
     print(f"(b) HTTP, {workers} uvicorn workers, {CONNECTIONS} connections, {SECONDS} s each (wrk)")
-    print(f"  /livez (trivial):   {trivial['rps']:8.0f} req/s  p50 {trivial['p50']:.2f} ms  "
-          f"p99 {trivial['p99']:.2f} ms")
-    print(f"  /api/v1/locate:     {locate['rps']:8.0f} req/s  p50 {locate['p50']:.2f} ms  "
-          f"p99 {locate['p99']:.2f} ms  (non-2xx: {locate['non2xx']:.0f})")
+    print(
+        f"  /livez (trivial):   {trivial['rps']:8.0f} req/s  p50 {trivial['p50']:.2f} ms  "
+        f"p99 {trivial['p99']:.2f} ms"
+    )
+    print(
+        f"  /api/v1/locate:     {locate['rps']:8.0f} req/s  p50 {locate['p50']:.2f} ms  "
+        f"p99 {locate['p99']:.2f} ms  (non-2xx: {locate['non2xx']:.0f})"
+    )
     print(f"  ratio locate / trivial = {ratio:.2f} (goal >= 0.7); p99 goal <= 5 ms")
     return {"http_ratio": ratio, "p50_ms": locate["p50"], "p99_ms": locate["p99"]}
 

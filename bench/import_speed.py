@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import pandas as pd
 import shapely
@@ -18,31 +19,38 @@ from bench.common import fresh_database, scaled_city
 from gis.io.importer import import_file
 
 
-def bare_copy(engine: Engine, csv_path) -> float:  # type: ignore[no-untyped-def]
-    """Seconds to read the CSV and COPY it as-is into a plain table (the baseline)."""
+def bare_copy(engine: Engine, csv_path: Path, into_cases: bool) -> float:
+    """Seconds to read the CSV and COPY it as-is: into a plain unindexed table, or into
+    `cases` itself (same indexes, constraints and foreign keys; rolled back)."""
     started = time.perf_counter()
     frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
     geoms = shapely.points(frame.pop("lon").astype(float), frame.pop("lat").astype(float))
     frame["geom"] = shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True)
     cols = list(frame.columns)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "CREATE TEMP TABLE bare ("
-                + ", ".join(f"{c} text" for c in cols[:-1])
-                + ", geom geometry) ON COMMIT DROP"
+    with engine.connect() as conn:
+        tx = conn.begin()
+        target = "cases"
+        if not into_cases:
+            target = "bare"
+            conn.execute(
+                sa.text(
+                    "CREATE TEMP TABLE bare ("
+                    + ", ".join(f"{c} text" for c in cols[:-1])
+                    + ", geom geometry)"
+                )
             )
-        )
         raw = conn.connection.driver_connection
         with (
             raw.cursor() as cur,
-            cur.copy(f"COPY bare ({', '.join(cols)}) FROM STDIN (FORMAT csv)") as cp,
+            cur.copy(f"COPY {target} ({', '.join(cols)}) FROM STDIN (FORMAT csv)") as cp,
         ):
             for start in range(0, len(frame), 50_000):
                 buf = io.StringIO()
                 frame.iloc[start : start + 50_000].to_csv(buf, header=False, index=False)
                 cp.write(buf.getvalue())
-    return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        tx.rollback()
+    return seconds
 
 
 def main() -> dict[str, float]:
@@ -56,18 +64,24 @@ def main() -> dict[str, float]:
                 f"  {layer:9s} {s.rows:>9,} rows {s.seconds:7.2f} s {s.rows_per_second:>10,.0f} rows/s"
             )
             figures[f"{layer}_rows_per_s"] = s.rows_per_second
-        baseline = bare_copy(engine, city / "cases.csv")
+        plain = bare_copy(engine, city / "cases.csv", into_cases=False)
+        same = bare_copy(engine, city / "cases.csv", into_cases=True)
         s = import_file(engine, "cases", city / "cases.csv")
         print(
             f"  {'cases':9s} {s.rows:>9,} rows {s.seconds:7.2f} s {s.rows_per_second:>10,.0f} rows/s "
             f"(owners assigned: {s.owned:,})"
         )
         print(
-            f"  bare COPY of the same rows: {baseline:.2f} s "
-            f"-> import / COPY = {s.seconds / baseline:.2f}"
+            f"  bare COPY of the same rows into the cases table (same indexes, checks, "
+            f"foreign keys): {same:.2f} s -> import / COPY = {s.seconds / same:.2f} "
+            "(goal <= 1.5)"
+        )
+        print(
+            f"  bare COPY into an unindexed table: {plain:.2f} s -> import / COPY = "
+            f"{s.seconds / plain:.2f}"
         )
         figures["cases_rows_per_s"] = s.rows_per_second
-        figures["cases_over_copy"] = s.seconds / baseline
+        figures["cases_over_copy"] = s.seconds / same
     return figures
 
 

@@ -25,8 +25,10 @@ def main() -> dict[str, float]:
         started = time.perf_counter()
         index = OwnerIndex(conn)
         build = time.perf_counter() - started
-    print(f"(a) bulk join, {len(index.grid_ids):,} grids, {len(index.unit_ids):,} units, "
-          f"{len(points):,} points (index built in {build:.2f} s)")
+    print(
+        f"(a) bulk join, {len(index.grid_ids):,} grids, {len(index.unit_ids):,} units, "
+        f"{len(points):,} points (index built in {build:.2f} s)"
+    )
     best_bare, best_ours, best_units = np.inf, np.inf, np.inf
     for _ in range(3):
         t = time.perf_counter()
@@ -41,8 +43,10 @@ def main() -> dict[str, float]:
     inside = int((owners.status == "inside").sum())
     print(f"  bare STRtree.query, grids: {best_bare:.2f} s; units: {best_units:.2f} s")
     print(f"  OneMap owners (grid + unit + rules, {inside:,} inside): {best_ours:.2f} s")
-    print(f"  ratio OneMap / bare grid query = {best_ours / best_bare:.2f} (goal <= 0.8); "
-          f"/ bare unit query = {best_ours / best_units:.2f}")
+    print(
+        f"  ratio OneMap / bare grid query = {best_ours / best_bare:.2f} (goal <= 0.8); "
+        f"/ bare unit query = {best_ours / best_units:.2f}"
+    )
     return {"bulk_ratio": best_ours / best_bare}
 
 

@@ -31,14 +31,18 @@ def test_get_locate_inside(demo_server: ServerProcess) -> None:
 
 @pytest.mark.parametrize("crs", ["GCJ02", "gcj-02", "BD09", "EPSG:4490", "EPSG:4549", "EPSG:4527"])
 def test_get_locate_in_other_crs(demo_server: ServerProcess, crs: str) -> None:
-    base = httpx.get(demo_server.base + "/api/v1/locate",
-                     params={"lon": INSIDE[0], "lat": INSIDE[1]}).json()
+    base = httpx.get(
+        demo_server.base + "/api/v1/locate", params={"lon": INSIDE[0], "lat": INSIDE[1]}
+    ).json()
     name = crs.upper().replace("-", "")
     code: int | str = name if name in ("GCJ02", "BD09") else int(name.split(":")[1])
     x, y = from_storage(np.array([INSIDE[0]]), np.array([INSIDE[1]]), code)
     params = {"crs": crs}
-    params.update({"x": float(x[0]), "y": float(y[0])} if str(code).startswith("45")
-                  else {"lon": float(x[0]), "lat": float(y[0])})
+    params.update(
+        {"x": float(x[0]), "y": float(y[0])}
+        if str(code).startswith("45")
+        else {"lon": float(x[0]), "lat": float(y[0])}
+    )
     r = httpx.get(demo_server.base + "/api/v1/locate", params=params)
     assert r.status_code == 200, r.text
     assert r.json()["unit"] == base["unit"]
@@ -60,8 +64,9 @@ BAD = [
 
 
 @pytest.mark.parametrize(("params", "param", "words"), BAD, ids=[b[2] for b in BAD])
-def test_get_locate_refuses(demo_server: ServerProcess, params: dict, param: str,
-                            words: str) -> None:
+def test_get_locate_refuses(
+    demo_server: ServerProcess, params: dict, param: str, words: str
+) -> None:
     r = httpx.get(demo_server.base + "/api/v1/locate", params=params)
     assert r.status_code == 422, r.text
     detail = r.json()["detail"][0]
@@ -84,8 +89,7 @@ def test_post_locate_pairs_and_geojson(demo_server: ServerProcess, demo_ro: Engi
     rng = np.random.default_rng(5)
     pts = np.column_stack([rng.uniform(118.95, 119.1, 500), rng.uniform(25.3, 25.5, 500)])
     pts[7] = [25.43, 119.01]  # swapped: an error for that point only
-    r = httpx.post(demo_server.base + "/api/v1/locate",
-                   json={"points": pts.tolist()}, timeout=30)
+    r = httpx.post(demo_server.base + "/api/v1/locate", json={"points": pts.tolist()}, timeout=30)
     assert r.status_code == 200
     results = r.json()["results"]
     assert len(results) == 500 and results[7]["status"] == "error"
@@ -97,9 +101,14 @@ def test_post_locate_pairs_and_geojson(demo_server: ServerProcess, demo_ro: Engi
         want = index.grid_rows[expected.grid[i]]["code"] if expected.grid[i] >= 0 else None
         assert (res["grid"] or {}).get("code") == want
     gcj = np.column_stack(wgs84_to_gcj02(pts[:20, 0], pts[:20, 1]))
-    fc = {"type": "FeatureCollection", "crs": "GCJ02", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": p}, "properties": {}}
-        for p in gcj.tolist()]}
+    fc = {
+        "type": "FeatureCollection",
+        "crs": "GCJ02",
+        "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": p}, "properties": {}}
+            for p in gcj.tolist()
+        ],
+    }
     r2 = httpx.post(demo_server.base + "/api/v1/locate", json=fc)
     assert r2.status_code == 200
     for a, b in zip(r2.json()["results"], results[:20], strict=True):
@@ -107,14 +116,27 @@ def test_post_locate_pairs_and_geojson(demo_server: ServerProcess, demo_ro: Engi
             assert a["unit"] == b["unit"]
 
 
-@pytest.mark.parametrize(("body", "words"), [
-    ({"points": [[1, 2, 3]]}, "give [x, y]"),
-    ({"points": "nope"}, "valid list"),
-    ({"crs": "mars", "points": [[119.01, 25.43]]}, "unknown CRS"),
-    ({"points": [[119.01, 25.43]] * 100_001}, "at most 100,000"),
-    ({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {
-        "type": "LineString", "coordinates": [[1, 2], [3, 4]]}}]}, "not a Point"),
-])
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"points": [[1, 2, 3]]}, "give [x, y]"),
+        ({"points": "nope"}, "valid list"),
+        ({"crs": "mars", "points": [[119.01, 25.43]]}, "unknown CRS"),
+        ({"points": [[119.01, 25.43]] * 100_001}, "at most 100,000"),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "LineString", "coordinates": [[1, 2], [3, 4]]},
+                    }
+                ],
+            },
+            "not a Point",
+        ),
+    ],
+)
 def test_post_locate_refuses(demo_server: ServerProcess, body: dict, words: str) -> None:
     r = httpx.post(demo_server.base + "/api/v1/locate", json=body, timeout=60)
     assert r.status_code == 422
@@ -122,8 +144,11 @@ def test_post_locate_refuses(demo_server: ServerProcess, body: dict, words: str)
 
 
 def test_post_malformed_json(demo_server: ServerProcess) -> None:
-    r = httpx.post(demo_server.base + "/api/v1/locate", content=b"{not json",
-                   headers={"content-type": "application/json"})
+    r = httpx.post(
+        demo_server.base + "/api/v1/locate",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 422 and "json" in r.text.lower()
 
 
@@ -138,21 +163,26 @@ def test_gcj02_csv_gets_the_same_owners_as_wgs84(demo_ro: Engine, tmp_path: Path
         with path.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(["编号", "经度", "纬度"])
-            w.writerows([[i, f"{a:.8f}", f"{b:.8f}"] for i, (a, b) in enumerate(zip(x, y))])
+            w.writerows(
+                [[i, f"{a:.8f}", f"{b:.8f}"] for i, (a, b) in enumerate(zip(x, y, strict=True))]
+            )
         files[name] = path
     before = counts(demo_ro)
     outs = {}
     for name, crs in (("wgs", "EPSG:4326"), ("gcj", "GCJ02"), ("bd", "BD09")):
         out = tmp_path / f"{name}.out.csv"
-        res = run_cli("locate", "--csv", str(files[name]), "--out", str(out), "--crs", crs,
-                      engine=demo_ro)
+        res = run_cli(
+            "locate", "--csv", str(files[name]), "--out", str(out), "--crs", crs, engine=demo_ro
+        )
         assert res.returncode == 0, res.stderr
         assert "2,000 rows" in res.stdout
         with out.open(encoding="utf-8") as f:
             outs[name] = list(csv.DictReader(f))
     assert counts(demo_ro) == before
-    same = sum(a["unit_code"] == b["unit_code"] == c["unit_code"]
-               for a, b, c in zip(outs["wgs"], outs["gcj"], outs["bd"], strict=True))
+    same = sum(
+        a["unit_code"] == b["unit_code"] == c["unit_code"]
+        for a, b, c in zip(outs["wgs"], outs["gcj"], outs["bd"], strict=True)
+    )
     assert same == 2000
     assert {r["locate_status"] for r in outs["wgs"]} <= {"inside", "snapped", "outside"}
 

@@ -18,6 +18,7 @@ from gis.layerspec import Field, LayerSpec
 from gis.vocab import normalise
 
 LOCAL_TZ = "Asia/Shanghai"
+STRINGS = "string[pyarrow]"  # vectorised string kernels (strip, len, regex) for big files
 GEOM_TYPE_NAMES = {
     0: "Point",
     1: "LineString",
@@ -147,7 +148,7 @@ def _parse_times(text: pd.Series) -> pd.Series:
         if getattr(text.dt, "tz", None) is None:
             return text.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
         return text.dt.tz_convert(LOCAL_TZ)
-    strings = text.astype("string")
+    strings = text.astype(STRINGS)
     aware = strings.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False)
     result = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[ns, {LOCAL_TZ}]")
     if aware.any():
@@ -174,7 +175,7 @@ def _check_field(frame: pd.DataFrame, f: Field, out: _Collector) -> pd.Series:
         return pd.Series([f.default] * n, dtype=object)
     raw = frame[col].reset_index(drop=True)
     if raw.dtype == object or pd.api.types.is_string_dtype(raw):
-        text = raw.astype("string").str.strip()
+        text = raw.astype(STRINGS).str.strip()
         text = text.mask(text == "")
     else:
         text = raw
@@ -182,7 +183,7 @@ def _check_field(frame: pd.DataFrame, f: Field, out: _Collector) -> pd.Series:
     if f.required:
         out.add_many(missing, f.name, raw, "missing; this field is required")
     if f.kind == "text":
-        values = text.astype("string")
+        values = text.astype(STRINGS)
         if f.max_len:
             too_long = (values.str.len() > f.max_len).fillna(False).to_numpy(dtype=bool)
             out.add_many(too_long, f.name, raw, f"longer than {f.max_len} characters")

@@ -50,12 +50,6 @@ def _insert_sql(spec: LayerSpec) -> str:
         )
     cols = ", ".join(fields)
     scols = ", ".join(f"s.{c}" for c in fields)
-    if _owned_in_process(spec):
-        return (
-            f"INSERT INTO {spec.table} ({cols}, geom, grid_id, unit_id, on_boundary, "  # noqa: S608
-            f"snap_distance_m) SELECT {scols}, s.geom, s.grid_id, s.unit_id, s.on_boundary, "
-            "s.snap_distance_m FROM _staging s ORDER BY s.row_no"
-        )
     if spec.name == "parcels":
         return (
             f"INSERT INTO parcels ({cols}, geom) SELECT {scols}, s.geom "  # noqa: S608
@@ -98,44 +92,63 @@ def _with_owners(conn: Connection, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _copy(
+    conn: Connection,
+    target: str,
+    names: list[str],
+    frame: pd.DataFrame,
+    row_numbers: bool,
+    progress: Callable[[int], object] | None,
+) -> None:
+    """COPY the frame's `names` columns and its geometry (as EWKB) into `target`."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    columns = (["row_no"] if row_numbers else []) + names + ["geom"]
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy,
+    ):
+        for start in range(0, len(frame), CHUNK):
+            part = frame.iloc[start : start + CHUNK]
+            out = part[names].copy()
+            if row_numbers:
+                out.insert(0, "row_no", np.arange(start, start + len(part)))
+            out["geom"] = shapely.to_wkb(
+                shapely.set_srid(np.asarray(part["geom"].to_numpy(), dtype=object), 4326),
+                hex=True,
+                include_srid=True,
+            )
+            buf = io.StringIO()
+            out.to_csv(buf, header=False, index=False)
+            copy.write(buf.getvalue())
+            if progress:
+                progress(len(part))
+
+
 def write_rows(
     conn: Connection,
     spec: LayerSpec,
     frame: pd.DataFrame,
     progress: Callable[[int], object] | None = None,
 ) -> int:
-    """Insert `frame` (validated) into the layer's table; returns the number of rows."""
+    """Insert `frame` (validated) into the layer's table; returns the number of rows.
+
+    Points, whose owners are found in process, are copied straight into their table; the
+    other layers go through a staging table and one INSERT … SELECT that finds parents and
+    owners in SQL.
+    """
     types = {f.name: PG_TYPES[f.kind] for f in spec.fields}
     if _owned_in_process(spec):
         frame = _with_owners(conn, frame)
-        types.update(OWNER_COLUMNS)
+        _copy(conn, spec.table, [*types, *OWNER_COLUMNS], frame, False, progress)
+        return len(frame)
     columns = ", ".join(f"{name} {kind}" for name, kind in types.items())
     conn.execute(
         sa.text(
             f"CREATE TEMP TABLE _staging (row_no integer, {columns}, geom geometry) ON COMMIT DROP"
         )
     )
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    names = list(types)
-    with raw.cursor() as cur:
-        with cur.copy(
-            f"COPY _staging (row_no, {', '.join(names)}, geom) FROM STDIN (FORMAT csv)"
-        ) as copy:
-            for start in range(0, len(frame), CHUNK):
-                part = frame.iloc[start : start + CHUNK]
-                out = part[names].copy()
-                out.insert(0, "row_no", np.arange(start, start + len(part)))
-                out["geom"] = shapely.to_wkb(
-                    shapely.set_srid(np.asarray(part["geom"].to_numpy(), dtype=object), 4326),
-                    hex=True,
-                    include_srid=True,
-                )
-                buf = io.StringIO()
-                out.to_csv(buf, header=False, index=False)
-                copy.write(buf.getvalue())
-                if progress:
-                    progress(len(part))
+    _copy(conn, "_staging", list(types), frame, True, progress)
     result = conn.execute(sa.text(_insert_sql(spec)))
     if spec.name == "parcels":
         refresh_parcel_shares(conn, [int(r[0]) for r in result])
