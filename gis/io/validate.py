@@ -18,7 +18,7 @@ from gis.layerspec import Field, LayerSpec
 from gis.vocab import normalise
 
 LOCAL_TZ = "Asia/Shanghai"
-STRINGS = "string[pyarrow]"  # vectorised string kernels (strip, len, regex) for big files
+STRINGS = pd.StringDtype("pyarrow")  # vectorised string kernels (strip, len, regex) for big files
 GEOM_TYPE_NAMES = {
     0: "Point",
     1: "LineString",
