@@ -50,6 +50,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+bench: SYSTEM_EXTRAS = wrk
 bench: setup
 	$(PY) -m bench.run
 

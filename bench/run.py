@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from bench import import_speed
+from bench import http_locate, import_speed, locate_bulk
 
 
 def main() -> None:
+    locate_bulk.main()
+    http_locate.main()
     import_speed.main()
 
 

@@ -9,6 +9,7 @@ CGCS2000 Gauss-Krüger zone (PostGIS measures on the ellipsoid: they agree withi
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import cast
@@ -17,12 +18,13 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 from numpy.typing import NDArray
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from gis.crs import local_metric_epsg, transformer
 from gis.owners import DEFAULT_TOLERANCE_M, Leader, Location, Named, Status
 
 THREADS = 2
+FEW_POINTS = 8000  # below this, polygon trees are queried with the points (measured)
 
 PLAN_SQL = {
     "grids": "SELECT id, code, name, village_code, leader_name, leader_phone, "
@@ -54,6 +56,8 @@ class Owners:
 def _query_threads(tree: shapely.STRtree, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(polygon index, point index) pairs where the polygon covers the point, over threads."""
     chunks = [c for c in np.array_split(np.arange(len(polygons)), THREADS) if len(c)]
+    if not chunks:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
 
     def run(idx: np.ndarray) -> np.ndarray:
         pairs = tree.query(polygons[idx], predicate="intersects")
@@ -97,6 +101,8 @@ class OwnerIndex:
         )
         grid_area = shapely.area(self.grid_geoms)
         self.untiled = np.flatnonzero(np.abs(grid_area - unit_area) > 1e-9 * grid_area)
+        self.unit_tree = shapely.STRtree(self.unit_geoms)
+        self.untiled_tree = shapely.STRtree(self.grid_geoms[self.untiled])
         self.columns = self._columns()
         lon = float(np.mean(shapely.bounds(self.grid_geoms)[:, [0, 2]])) if len(g) else 120.0
         self.metric_epsg = local_metric_epsg(lon)
@@ -160,13 +166,15 @@ class OwnerIndex:
         if points is None:
             points = shapely.points(lon, lat)
         n = len(points)
-        tree = shapely.STRtree(points)
-        upoly, upt = _query_threads(tree, self.unit_geoms)
-        cand_grid, cand_pt = self.unit_grid[upoly], upt
-        if len(self.untiled):
+        if n < FEW_POINTS:  # few points: query the polygons' trees with them
+            upt, upoly = self.unit_tree.query(points, predicate="intersects")
+            gpt, gpoly = self.untiled_tree.query(points, predicate="intersects")
+        else:  # many: index the points and query with the prepared polygons, over threads
+            tree = shapely.STRtree(points)
+            upoly, upt = _query_threads(tree, self.unit_geoms)
             gpoly, gpt = _query_threads(tree, self.grid_geoms[self.untiled])
-            cand_grid = np.concatenate([cand_grid, self.untiled[gpoly]])
-            cand_pt = np.concatenate([cand_pt, gpt])
+        cand_grid = np.concatenate([self.unit_grid[upoly], self.untiled[gpoly]])
+        cand_pt = np.concatenate([upt, gpt])
         none = np.iinfo(np.int64).max
         grid = np.full(n, none, dtype=np.int64)
         np.minimum.at(grid, cand_pt, cand_grid)  # grids are sorted by code: lowest code wins
@@ -252,3 +260,23 @@ def owner_index(conn: Connection) -> OwnerIndex:
         if cached is None or cached.version != version:
             cached = _cache[key] = OwnerIndex(conn)
         return cached
+
+
+_checked: dict[str, float] = {}
+
+
+def plan_index(engine: Engine, max_age_s: float = 1.0) -> OwnerIndex:
+    """The index of the current plan, checked against the database at most every max_age_s.
+
+    For the HTTP single locate: a request costs no database round trip, and a new plan is
+    seen within a second.
+    """
+    key = str(engine.url)
+    now = time.monotonic()
+    cached = _cache.get(key)
+    if cached is not None and now - _checked.get(key, 0.0) < max_age_s:
+        return cached
+    with engine.connect() as conn:
+        index = owner_index(conn)
+    _checked[key] = now
+    return index

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from gis.crs import InputCRS, crs_name, is_lonlat, to_storage
 from gis.extent import Extent, city_extent
@@ -17,14 +17,19 @@ _EXTENT_TTL_S = 10.0
 _extents: dict[str, tuple[float, Extent]] = {}
 
 
-def cached_extent(conn: Connection) -> Extent:
+def cached_extent(bind: Connection | Engine) -> Extent:
     """The city's extent (with the configured margin), re-read at most every 10 s."""
-    key = str(conn.engine.url)
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    key = str(engine.url)
     now = time.monotonic()
     hit = _extents.get(key)
     if hit and now - hit[0] < _EXTENT_TTL_S:
         return hit[1]
-    extent = city_extent(conn, get_settings().extent_margin_m)
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            extent = city_extent(conn, get_settings().extent_margin_m)
+    else:
+        extent = city_extent(bind, get_settings().extent_margin_m)
     _extents[key] = (now, extent)
     return extent
 

@@ -22,6 +22,7 @@ for extra in "$@"; do
   case "$extra" in
     gdal) command -v ogrinfo >/dev/null || need+=(gdal-bin) ;;
     chromium) [ -x /usr/bin/chromium ] || need+=(chromium) ;;
+    wrk) command -v wrk >/dev/null || need+=(wrk) ;;
   esac
 done
 
