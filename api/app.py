@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from api import errors
 from api.routes import health, locate, map
 
+PLAN_CHECK_S = 1.0  # how often a worker checks whether the grid plan changed
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Keep the plan index of the current grids fresh in the background."""
+    from fastapi.concurrency import run_in_threadpool
+
+    from gis.db import get_engine
+    from gis.ownerindex import plan_index
+
+    async def keep_fresh() -> None:
+        while True:
+            try:
+                await run_in_threadpool(plan_index, get_engine(), 0.0)
+            except Exception:  # noqa: BLE001 - no database yet: /healthz says so
+                pass
+            await asyncio.sleep(PLAN_CHECK_S)
+
+    task = asyncio.create_task(keep_fresh())
+    yield
+    task.cancel()
+
 
 def create_app() -> FastAPI:
     """A new OneMap application."""
     app = FastAPI(
+        lifespan=lifespan,
         title="OneMap (一张图)",
         summary="The grid-governance map of a city: grids, units, cases, hotspots, parcels, stations.",
         version="0.1.0",

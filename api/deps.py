@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 from gis.db import get_engine
 
 
-def engine() -> Engine:
-    """The engine of the database in force."""
+async def engine() -> Engine:
+    """The engine of the database in force (async: no thread hop for a cached lookup)."""
     return get_engine()
 
 

@@ -280,3 +280,8 @@ def plan_index(engine: Engine, max_age_s: float = 1.0) -> OwnerIndex:
         index = owner_index(conn)
     _checked[key] = now
     return index
+
+
+def cached_plan_index(engine: Engine) -> OwnerIndex | None:
+    """The index last built for this database, however old (never touches the database)."""
+    return _cache.get(str(engine.url))

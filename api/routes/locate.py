@@ -6,15 +6,16 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Body, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 from api.deps import EngineDep
 from gis.crs import InputCRS, is_lonlat, parse_crs
 from gis.errors import InvalidCRS
-from gis.ownerindex import owner_index, plan_index
+from gis.ownerindex import cached_plan_index, owner_index, plan_index
 from gis.owners import DEFAULT_TOLERANCE_M
-from gis.pointcheck import cached_extent, check_points
+from gis.pointcheck import cached_extent, check_points, fresh_extent
 
 router = APIRouter(prefix="/api/v1", tags=["locate"])
 MAX_POINTS = 100_000
@@ -78,7 +79,7 @@ def _crs(text: str | None, where: str = "crs") -> InputCRS:
         },
     },
 )
-def locate_one(
+async def locate_one(
     engine: EngineDep,
     lon: Annotated[
         float | None, Query(description="longitude (geographic CRSs)", examples=[119.01])
@@ -109,13 +110,18 @@ def locate_one(
             px, py = x, y
     except Unprocessable as exc:
         return exc.response()
-    checked = check_points(np.array([px]), np.array([py]), parsed, cached_extent(engine))
+    # Answered in the event loop from the plan index, which a background task re-checks
+    # against the database every second (api/app.py); the first request may build it.
+    extent = fresh_extent(engine) or await run_in_threadpool(cached_extent, engine)
+    index = cached_plan_index(engine) or await run_in_threadpool(plan_index, engine)
+    assert extent is not None and index is not None
+    checked = check_points(np.array([px]), np.array([py]), parsed, extent)
     if checked.problems[0]:
         param = "x" if not is_lonlat(parsed) else "lon"
         return Unprocessable(param, checked.problems[0]).response()
     # The in-process index answers in ~50 µs with no round trip (PostGIS takes ~0.4 ms plus
     # pool and thread overhead; bench/http_locate.py measured both); same rules, same answers.
-    loc = plan_index(engine).location(float(checked.lon[0]), float(checked.lat[0]), tolerance_m)
+    loc = index.location(float(checked.lon[0]), float(checked.lat[0]), tolerance_m)
     body = {**loc.as_dict(), "crs": crs.upper() if crs else "EPSG:4326"}
     if loc.status == "outside":
         body["detail"] = (
@@ -123,7 +129,7 @@ def locate_one(
             f"{loc.distance_m:,.0f} m away"
         )
         return JSONResponse(body, status_code=404)
-    return body
+    return JSONResponse(body)  # already JSON-ready: skip the generic encoder
 
 
 class PointsBody(BaseModel):
