@@ -40,10 +40,14 @@ def health(engine: Engine) -> dict[str, Any]:
             raise DatabaseUnavailable(
                 "the database has no OneMap schema; run `onemap db migrate`"
             ) from exc
+    try:
+        counts = layer_counts(engine)
+    except sa.exc.DBAPIError as exc:  # the database went away or lost its tables meanwhile
+        raise DatabaseUnavailable(f"the database stopped answering: {exc.orig}") from exc
     return {
         "status": "ok",
         "database": "ok",
         "postgis": version,
         "schema_revision": revision,
-        "counts": layer_counts(engine),
+        "counts": counts,
     }
