@@ -38,8 +38,10 @@ def database_url() -> str:
     return LocalCluster.from_settings(settings).url()
 
 
+@lru_cache(maxsize=1)
 def get_engine() -> Engine:
-    """The engine of the database in force."""
+    """The engine of the database in force, found once per process (finding the local
+    cluster's port asks pg_ctl, far too slow to do per request)."""
     return engine_for(database_url())
 
 
