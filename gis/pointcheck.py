@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.engine import Connection, Engine
 
-from gis.crs import InputCRS, crs_name, is_lonlat, to_storage
+from gis.crs import InputCRS, crs_name, is_lonlat, is_storage, to_storage
 from gis.extent import Extent, city_extent
 from gis.settings import get_settings
 
@@ -54,6 +54,10 @@ def check_points(
 ) -> Checked:
     """Convert (x, y) in `crs` to lon/lat and say which points cannot be right."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) == 1 and is_storage(crs):  # the single lon/lat of GET /locate: plain floats
+        a, b = float(x[0]), float(y[0])
+        if extent.minx <= a <= extent.maxx and extent.miny <= b <= extent.maxy:
+            return Checked(x, y, [None])
     finite = np.isfinite(x) & np.isfinite(y)
     lon, lat = to_storage(np.where(finite, x, 0.0), np.where(finite, y, 0.0), crs)
     inside = (
