@@ -8,6 +8,7 @@ CGCS2000 Gauss-Krüger zone (PostGIS measures on the ellipsoid: they agree withi
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -104,6 +105,7 @@ class OwnerIndex:
         self.unit_tree = shapely.STRtree(self.unit_geoms)
         self.untiled_tree = shapely.STRtree(self.grid_geoms[self.untiled])
         self.columns = self._columns()
+        self._chain_json: dict[int, str] = {}
         lon = float(np.mean(shapely.bounds(self.grid_geoms)[:, [0, 2]])) if len(g) else 120.0
         self.metric_epsg = local_metric_epsg(lon)
         self._to_metric = transformer(4326, self.metric_epsg)
@@ -208,6 +210,33 @@ class OwnerIndex:
                 d = shapely.distance(self.unit_geoms[candidates], points[i])
                 unit[i] = candidates[int(np.argmin(d))]
         return Owners(grid, unit, on_boundary, distance, status, nearest)
+
+    def inside_json(self, lon: float, lat: float) -> str | None:
+        """The public JSON of a point inside a unit, or None for every other case.
+
+        The same text as json.dumps(location(lon, lat).as_dict()) without its last brace,
+        built from a per-unit cache of the owner chain: the hot path of GET /locate.
+        """
+        point = shapely.Point(lon, lat)
+        units = self.unit_tree.query(point, predicate="intersects").tolist()
+        if not units or len(self.untiled):
+            return None
+        grids = {int(self.unit_grid[u]) for u in units}
+        grid = min(grids)
+        unit = min(u for u in units if self.unit_grid[u] == grid)
+        chain = self._chain_json.get(unit)
+        if chain is None:
+            d = self.location(lon, lat).as_dict()
+            chain = json.dumps(
+                {k: d[k] for k in ("district", "town", "village", "grid", "unit")},
+                ensure_ascii=False,
+            )[1:-1]
+            self._chain_json[unit] = chain
+        boundary = "true" if len(grids) > 1 else "false"
+        return (
+            f'{{"lon": {lon!r}, "lat": {lat!r}, "status": "inside", {chain}, '
+            f'"on_boundary": {boundary}, "distance_m": null'
+        )
 
     def location(
         self, lon: float, lat: float, tolerance_m: float = DEFAULT_TOLERANCE_M

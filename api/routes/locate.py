@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from api.deps import EngineDep
@@ -173,9 +174,14 @@ async def locate_one(request: Request) -> Any:
     if checked.problems[0]:
         param = "x" if not is_lonlat(parsed) else "lon"
         return Unprocessable(param, checked.problems[0]).response()
-    # The in-process index answers in ~50 µs with no round trip (PostGIS takes ~0.4 ms plus
+    # The in-process index answers in ~40 µs with no round trip (PostGIS takes ~0.4 ms plus
     # pool and thread overhead; bench/http_locate.py measured both); same rules, same answers.
-    loc = index.location(float(checked.lon[0]), float(checked.lat[0]), tolerance_m)
+    lon_s, lat_s = float(checked.lon[0]), float(checked.lat[0])
+    fast = index.inside_json(lon_s, lat_s)
+    if fast is not None:  # the usual case: a point inside a unit, from cached text
+        crs_json = json.dumps(crs.upper() if crs else "EPSG:4326")
+        return Response(f'{fast}, "crs": {crs_json}}}'.encode(), media_type="application/json")
+    loc = index.location(lon_s, lat_s, tolerance_m)
     body = {**loc.as_dict(), "crs": crs.upper() if crs else "EPSG:4326"}
     if loc.status == "outside":
         body["detail"] = (
