@@ -196,18 +196,19 @@ def test_cli_single_locate(demo_ro: Engine) -> None:
     assert res.returncode == 2 and "unknown CRS" in res.stderr
 
 
-def test_get_fast_path_matches_the_full_answer(demo_server: ServerProcess,
-                                               demo_ro: Engine) -> None:
+def test_get_fast_path_matches_the_full_answer(demo_server: ServerProcess, demo_ro: Engine) -> None:
     """The cached-text answer for points inside units equals the general one."""
     with demo_ro.connect() as conn:
         index = OwnerIndex(conn)
     rng = np.random.default_rng(21)
     seen = set()
     with httpx.Client() as client:
-        for lon, lat in zip(rng.uniform(118.9, 119.2, 300), rng.uniform(25.25, 25.55, 300),
-                            strict=True):
-            r = client.get(demo_server.base + "/api/v1/locate",
-                           params={"lon": float(lon), "lat": float(lat)})
+        for lon, lat in zip(
+            rng.uniform(118.9, 119.2, 300), rng.uniform(25.25, 25.55, 300), strict=True
+        ):
+            r = client.get(
+                demo_server.base + "/api/v1/locate", params={"lon": float(lon), "lat": float(lat)}
+            )
             if r.status_code != 200:
                 continue
             expected = {**index.location(float(lon), float(lat)).as_dict(), "crs": "EPSG:4326"}
