@@ -25,6 +25,26 @@ from gis.crs import local_metric_epsg, transformer
 from gis.owners import DEFAULT_TOLERANCE_M, Leader, Location, Named, Status
 
 THREADS = 2
+CHAIN_COLUMNS = (
+    "district_code",
+    "district_name",
+    "town_code",
+    "town_name",
+    "village_code",
+    "village_name",
+    "grid_code",
+    "grid_name",
+)
+TABLE_COLUMNS = (
+    "status",
+    *CHAIN_COLUMNS,
+    "unit_code",
+    "unit_name",
+    "on_boundary",
+    "distance_m",
+    "nearest_grid_code",
+)
+"""The columns OwnerIndex.table gives, in this order."""
 FEW_POINTS = 8000  # below this, polygon trees are queried with the points (measured)
 
 PLAN_SQL = {
@@ -115,19 +135,7 @@ class OwnerIndex:
 
     def _columns(self) -> dict[str, np.ndarray]:
         """Per grid (and per unit) the public names of the owner chain, for tables."""
-        cols: dict[str, list[str]] = {
-            k: []
-            for k in (
-                "district_code",
-                "district_name",
-                "town_code",
-                "town_name",
-                "village_code",
-                "village_name",
-                "grid_code",
-                "grid_name",
-            )
-        }
+        cols: dict[str, list[str]] = {k: [] for k in CHAIN_COLUMNS}
         for r in self.grid_rows:
             code = r["village_code"]
             for level in ("village", "town", "district"):

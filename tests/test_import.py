@@ -17,8 +17,6 @@ from gis.io.importer import import_file
 from tests.conftest import BOUNDARIES, counts
 from tests.helpers import run_cli
 
-VILLAGE = "359901101201"  # filled in by the `village` fixture from the demo data
-
 
 @pytest.fixture(scope="module")
 def demo_frames() -> dict[str, gpd.GeoDataFrame]:

@@ -14,26 +14,15 @@ from tqdm import tqdm
 from gis.crs import InputCRS
 from gis.errors import InvalidInput
 from gis.io.read import LAT_NAMES, LON_NAMES, _pick
-from gis.ownerindex import owner_index
+from gis.ownerindex import TABLE_COLUMNS, owner_index
 from gis.owners import DEFAULT_TOLERANCE_M
 from gis.pointcheck import cached_extent, check_points
 
 CHUNK = 100_000
+# The owner columns added to each row; `status` and `error` get a prefix, as input files
+# often have columns of those names.
 OWNER_COLUMNS = (
-    "locate_status",
-    "district_code",
-    "district_name",
-    "town_code",
-    "town_name",
-    "village_code",
-    "village_name",
-    "grid_code",
-    "grid_name",
-    "unit_code",
-    "unit_name",
-    "on_boundary",
-    "distance_m",
-    "nearest_grid_code",
+    *(f"locate_{c}" if c == "status" else c for c in TABLE_COLUMNS),
     "locate_error",
 )
 
