@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.hotpaths import HotPaths
 from api.routes import health, locate, map
 
 PLAN_CHECK_S = 1.0  # how often a worker checks whether the grid plan changed
@@ -22,21 +23,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     from gis.db import get_engine
     from gis.ownerindex import plan_index
 
+    async def refresh() -> None:
+        try:
+            await run_in_threadpool(plan_index, get_engine(), 0.0)
+        except Exception:  # noqa: BLE001 - no database yet: /healthz says so
+            pass
+
     async def keep_fresh() -> None:
         while True:
-            try:
-                await run_in_threadpool(plan_index, get_engine(), 0.0)
-            except Exception:  # noqa: BLE001 - no database yet: /healthz says so
-                pass
             await asyncio.sleep(PLAN_CHECK_S)
+            await refresh()
+
+    await refresh()  # build it before the first request, so no request waits for it
 
     task = asyncio.create_task(keep_fresh())
     yield
     task.cancel()
 
 
-def create_app() -> FastAPI:
-    """A new OneMap application."""
+def create_app(hot_paths: bool = True) -> FastAPI:
+    """A new OneMap application; hot_paths=False serves every route through FastAPI."""
     app = FastAPI(
         lifespan=lifespan,
         title="OneMap (一张图)",
@@ -44,6 +50,8 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     errors.install(app)
+    if hot_paths:
+        app.add_middleware(HotPaths)
     app.include_router(health.router)
     app.include_router(map.router)
     app.include_router(locate.router)

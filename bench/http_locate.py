@@ -100,7 +100,7 @@ def main(workers: int = 2) -> dict[str, float]:
     ratio = locate["rps"] / trivial["rps"]
     print(f"(b) HTTP, {workers} uvicorn workers, {CONNECTIONS} connections, {SECONDS} s each (wrk)")
     print(
-        f"  /livez (trivial):   {trivial['rps']:8.0f} req/s  p50 {trivial['p50']:.2f} ms  "
+        f"  /livez (trivial FastAPI route):{trivial['rps']:8.0f} req/s  p50 {trivial['p50']:.2f} ms  "
         f"p99 {trivial['p99']:.2f} ms"
     )
     print(

@@ -17,12 +17,6 @@ _EXTENT_TTL_S = 10.0
 _extents: dict[str, tuple[float, Extent]] = {}
 
 
-def fresh_extent(engine: Engine) -> Extent | None:
-    """The cached extent if it is fresh, else None (never touches the database)."""
-    hit = _extents.get(str(engine.url))
-    return hit[1] if hit and time.monotonic() - hit[0] < _EXTENT_TTL_S else None
-
-
 def cached_extent(bind: Connection | Engine) -> Extent:
     """The city's extent (with the configured margin), re-read at most every 10 s."""
     engine = bind if isinstance(bind, Engine) else bind.engine

@@ -216,3 +216,40 @@ def test_get_fast_path_matches_the_full_answer(demo_server: ServerProcess, demo_
             assert r.headers["content-type"].startswith("application/json")
             seen.add(r.json()["status"])
     assert "inside" in seen
+
+
+def test_hot_path_answers_as_the_fastapi_route(
+    demo_server: ServerProcess, demo_ro: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """api/hotpaths.py answers GET /locate in front of FastAPI; its answers (status and
+    body) must be the documented route's, served here by an app without HotPaths."""
+    import asyncio
+
+    from api.app import create_app
+    from gis.db import get_engine
+
+    monkeypatch.setenv("ONEMAP_DATABASE_URL", demo_ro.url.render_as_string(hide_password=False))
+    get_engine.cache_clear()
+    app = create_app(hot_paths=False)
+    queries = [
+        {"lon": INSIDE[0], "lat": INSIDE[1]},
+        {"lon": INSIDE[0], "lat": INSIDE[1], "crs": "gcj02"},
+        {"lon": 119.2, "lat": 25.26},  # between mainland and island: 404, nearest grid
+        {"lon": "abc", "lat": 25.43},
+        {"lon": 25.43, "lat": 119.01},
+        {"lon": "", "lat": 25.43},
+    ]
+
+    async def through_route() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return [await client.get("/api/v1/locate", params=q) for q in queries]
+
+    try:
+        routed = asyncio.run(through_route())
+    finally:
+        get_engine.cache_clear()
+    for q, via_route in zip(queries, routed, strict=True):
+        hot = httpx.get(demo_server.base + "/api/v1/locate", params=q)
+        assert (hot.status_code, hot.json()) == (via_route.status_code, via_route.json()), q
+    assert {r.status_code for r in routed} == {200, 404, 422}

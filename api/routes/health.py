@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import EngineDep
 from gis.errors import DatabaseUnavailable
 from gis.health import health
 
 router = APIRouter(tags=["health"])
+LIVE_BODY = b'{"status":"alive"}'
 
 
 @router.get("/healthz", summary="Database state, PostGIS version and row counts per layer")
@@ -24,5 +25,5 @@ async def healthz(engine: EngineDep) -> Any:
 
 
 @router.get("/livez", summary="The process answers (no database): for probes and benchmarks")
-async def livez() -> dict[str, str]:
-    return {"status": "alive"}
+async def livez() -> Response:
+    return Response(LIVE_BODY, media_type="application/json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -17,7 +18,7 @@ from gis.db import get_engine
 from gis.errors import InvalidCRS
 from gis.ownerindex import cached_plan_index, owner_index, plan_index
 from gis.owners import DEFAULT_TOLERANCE_M
-from gis.pointcheck import cached_extent, check_points, fresh_extent
+from gis.pointcheck import cached_extent, check_points
 
 router = APIRouter(prefix="/api/v1", tags=["locate"])
 MAX_POINTS = 100_000
@@ -49,15 +50,9 @@ class Unprocessable(Exception):
         super().__init__(message)
         self.param, self.message = param, message
 
-    def response(self) -> JSONResponse:
-        return JSONResponse(
-            {
-                "detail": [
-                    {"loc": ["query", self.param], "msg": self.message, "type": "value_error"}
-                ]
-            },
-            status_code=422,
-        )
+    def body(self) -> bytes:
+        detail = [{"loc": ["query", self.param], "msg": self.message, "type": "value_error"}]
+        return _dumps({"detail": detail})
 
 
 def _crs(text: str | None, where: str = "crs") -> InputCRS:
@@ -140,11 +135,20 @@ def _number(q: Any, name: str, low: float | None = None, high: float | None = No
         ]
     },
 )
-async def locate_one(request: Request) -> Any:
-    # Parameters are read by hand (documented in LOCATE_PARAMETERS): FastAPI's per-parameter
-    # validation cost a third of this endpoint's throughput (measured with wrk).
+async def locate_one(request: Request) -> Response:
+    status, body = await locate_answer(request.query_params)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def locate_answer(q: Mapping[str, str]) -> tuple[int, bytes]:
+    """GET /locate's status and JSON body for its query parameters.
+
+    Shared by the route above (which documents it) and api/hotpaths.py, which answers it
+    without FastAPI's routing and dependency machinery.
+    """
+    # Parameters are read by hand (documented above): FastAPI's per-parameter validation
+    # cost a third of this endpoint's throughput (measured with wrk).
     engine = get_engine()
-    q = request.query_params
     try:
         lon, lat, x, y = (_number(q, n) for n in ("lon", "lat", "x", "y"))
         tolerance = _number(q, "tolerance_m", 0.0, 1000.0)
@@ -164,32 +168,34 @@ async def locate_one(request: Request) -> Any:
                 raise Unprocessable("x" if x is None else "y", "x and y are required")
             px, py = x, y
     except Unprocessable as exc:
-        return exc.response()
+        return 422, exc.body()
     # Answered in the event loop from the plan index, which a background task re-checks
     # against the database every second (api/app.py); the first request may build it.
-    extent = fresh_extent(engine) or await run_in_threadpool(cached_extent, engine)
     index = cached_plan_index(engine) or await run_in_threadpool(plan_index, engine)
-    assert extent is not None and index is not None
-    checked = check_points(np.array([px]), np.array([py]), parsed, extent)
+    checked = check_points(np.array([px]), np.array([py]), parsed, index.extent)
     if checked.problems[0]:
         param = "x" if not is_lonlat(parsed) else "lon"
-        return Unprocessable(param, checked.problems[0]).response()
+        return 422, Unprocessable(param, checked.problems[0]).body()
     # The in-process index answers in ~40 µs with no round trip (PostGIS takes ~0.4 ms plus
     # pool and thread overhead; bench/http_locate.py measured both); same rules, same answers.
     lon_s, lat_s = float(checked.lon[0]), float(checked.lat[0])
+    crs_name = crs.upper() if crs else "EPSG:4326"
     fast = index.inside_json(lon_s, lat_s)
     if fast is not None:  # the usual case: a point inside a unit, from cached text
-        crs_json = json.dumps(crs.upper() if crs else "EPSG:4326")
-        return Response(f'{fast}, "crs": {crs_json}}}'.encode(), media_type="application/json")
+        return 200, f'{fast}, "crs": {json.dumps(crs_name)}}}'.encode()
     loc = index.location(lon_s, lat_s, tolerance_m)
-    body = {**loc.as_dict(), "crs": crs.upper() if crs else "EPSG:4326"}
+    body = {**loc.as_dict(), "crs": crs_name}
     if loc.status == "outside":
         body["detail"] = (
             f"outside coverage: the nearest grid is {loc.nearest.code if loc.nearest else '?'}, "
             f"{loc.distance_m:,.0f} m away"
         )
-        return JSONResponse(body, status_code=404)
-    return JSONResponse(body)  # already JSON-ready: skip the generic encoder
+        return 404, _dumps(body)
+    return 200, _dumps(body)
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
 
 
 class PointsBody(BaseModel):
