@@ -171,7 +171,9 @@ async def locate_answer(q: Mapping[str, str]) -> tuple[int, bytes]:
         return 422, exc.body()
     # Answered in the event loop from the plan index, which a background task re-checks
     # against the database every second (api/app.py); the first request may build it.
-    index = cached_plan_index(engine) or await run_in_threadpool(plan_index, engine)
+    index = cached_plan_index(engine)
+    if index is None:
+        index = await run_in_threadpool(plan_index, engine)
     checked = check_points(np.array([px]), np.array([py]), parsed, index.extent)
     if checked.problems[0]:
         param = "x" if not is_lonlat(parsed) else "lon"
