@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.hotpaths import HotPaths
-from api.routes import health, locate, map
+from api.routes import health, locate, map, ogc
 
 PLAN_CHECK_S = 1.0  # how often a worker checks whether the grid plan changed
 
@@ -55,6 +55,7 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(map.router)
     app.include_router(locate.router)
+    app.include_router(ogc.router)
     map.mount_assets(app)
     return app
 

@@ -13,6 +13,7 @@ from gis.errors import (
     OneMapError,
     UnknownLayer,
 )
+from layers.features import BadParameter
 
 STATUS: list[tuple[type[OneMapError], int]] = [
     (DatabaseUnavailable, 503),
@@ -30,3 +31,11 @@ def install(app: FastAPI) -> None:
     async def _domain_error(request: Request, exc: OneMapError) -> JSONResponse:
         status = next((code for cls, code in STATUS if isinstance(exc, cls)), 400)
         return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status)
+
+    @app.exception_handler(BadParameter)
+    async def _bad_parameter(request: Request, exc: BadParameter) -> JSONResponse:
+        # OGC API's exception document: 400 with a code and a description naming the value.
+        return JSONResponse(
+            {"code": "InvalidParameterValue", "description": str(exc), "parameter": exc.param},
+            status_code=400,
+        )

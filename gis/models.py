@@ -8,6 +8,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -66,6 +67,7 @@ class Grid(Base):
     )
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+    label_point = mapped_column(_geom("POINT"), Computed("ST_PointOnSurface(geom)", persisted=True))
     __table_args__ = (
         UniqueConstraint("id", "code", name="grids_id_code_key"),
         Index(
@@ -203,3 +205,25 @@ class ParcelShare(Base):
     area_m2: Mapped[float] = mapped_column(Float)
     share_pct: Mapped[float] = mapped_column(Float)
     __table_args__ = (Index("parcel_shares_grid_idx", "grid_id"),)
+
+
+class LayerVersion(Base):
+    """A table's version, bumped by a trigger in the transaction of every change to it."""
+
+    __tablename__ = "layer_versions"
+    tbl: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class GridCaseCount(Base):
+    """Cases per grid and status, kept by triggers on cases (for low-zoom tiles)."""
+
+    __tablename__ = "grid_case_counts"
+    grid_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)

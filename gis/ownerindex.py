@@ -58,10 +58,11 @@ PLAN_SQL = {
     "regions": "SELECT code, name, parent_code FROM regions",
 }
 # A cheap fingerprint of the plan: changes whenever a grid or unit row changes.
+# The plan's version: the trigger-kept versions of its tables (migration 0003), bumped in
+# the transaction of any change, so reading it costs one index lookup.
 VERSION_SQL = sa.text(
-    "SELECT (SELECT count(*) || ':' || coalesce(max(xmin::text::bigint), 0) FROM grids) || '/' ||"
-    " (SELECT count(*) || ':' || coalesce(max(xmin::text::bigint), 0) FROM units) || '/' ||"
-    " (SELECT count(*) || ':' || coalesce(max(xmin::text::bigint), 0) FROM regions)"
+    "SELECT string_agg(tbl || ':' || version, '/' ORDER BY tbl) FROM layer_versions "
+    "WHERE tbl IN ('regions', 'grids', 'units')"
 )
 
 
