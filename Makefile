@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 db: $(VENV)/.installed
@@ -41,7 +41,7 @@ demo: setup
 	@$(ONEMAP) demo load
 	@$(ONEMAP) serve
 
-test: SYSTEM_EXTRAS = chromium
+test: SYSTEM_EXTRAS = chromium gdal
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

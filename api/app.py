@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.hotpaths import HotPaths
-from api.routes import health, locate, map, ogc
+from api.routes import docs, health, locate, map, ogc, tiles
 
 PLAN_CHECK_S = 1.0  # how often a worker checks whether the grid plan changed
 
@@ -45,6 +45,8 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     """A new OneMap application; hot_paths=False serves every route through FastAPI."""
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # served by api/routes/docs.py from local assets
+        redoc_url=None,
         title="OneMap (一张图)",
         summary="The grid-governance map of a city: grids, units, cases, hotspots, parcels, stations.",
         version="0.1.0",
@@ -52,10 +54,12 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     errors.install(app)
     if hot_paths:
         app.add_middleware(HotPaths)
+    app.include_router(docs.router)
     app.include_router(health.router)
     app.include_router(map.router)
     app.include_router(locate.router)
     app.include_router(ogc.router)
+    app.include_router(tiles.router)
     map.mount_assets(app)
     return app
 

@@ -21,6 +21,7 @@ PACKAGES = {
     "fontawesome": "@fortawesome/fontawesome-free",
     "awesome-markers": "leaflet.awesome-markers/dist",
     "markercluster": "leaflet.markercluster/dist",
+    "swagger-ui": "swagger-ui-dist",  # the API docs at /docs
 }
 
 JS = [
@@ -44,4 +45,4 @@ def package_dirs(root: Path = NODE_MODULES) -> dict[str, Path]:
 
 def missing_packages(root: Path = NODE_MODULES) -> list[str]:
     """npm packages the page needs that are not installed (run `make demo` or `npm ci`)."""
-    return [sub.split("/dist")[0] for name, sub in PACKAGES.items() if not (root / sub).is_dir()]
+    return [sub.split("/dist")[0] for sub in PACKAGES.values() if not (root / sub).is_dir()]

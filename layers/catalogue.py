@@ -144,7 +144,7 @@ CATALOGUE: dict[str, Layer] = {
                 Prop("code", "t.code", queryable=True),
                 Prop("name", "t.name", queryable=True),
                 Prop("village_code", "t.village_code", queryable=True),
-                Prop("valid_from", "t.valid_from", "date-time"),
+                Prop("valid_from", "t.valid_from", "date-time", in_tiles=False),
                 *_LEADER,
             ),
             tables=("grids",),

@@ -8,6 +8,7 @@ from jinja2 import Template
 
 from gis.extent import Extent
 from layers import assets
+from layers.catalogue import CATALOGUE, Layer
 
 # How each boundary level is drawn, coarse to fine.
 STYLES = {
@@ -53,6 +54,119 @@ class RemoteGeoJson(MacroElement):  # type: ignore[misc]
         self.url, self.key, self.label, self.style = url, key, label, style
 
 
+class TiledGeoJson(MacroElement):  # type: ignore[misc]
+    """A catalogue layer loaded tile by tile from /tiles/{layer}/{z}/{x}/{y}.geojson as the
+    map moves (clipped and simplified by the server), styled and with popups from the
+    catalogue. Below the layer's minimum zoom it is empty; cases below their aggregation
+    zoom arrive as counts per grid and are drawn as sized circles."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent._parent.get_name() }};
+            var group = {{ this._parent.get_name() }};
+            var cfg = {{ this.cfg | tojson }};
+            var tiles = {};
+            function esc(v) {
+                var d = document.createElement('div');
+                d.textContent = v === null || v === undefined ? '' : String(v);
+                return d.innerHTML;
+            }
+            function popup(p) {
+                if (p.cases !== undefined) {
+                    return '<b>网格 ' + esc(p.grid_code) + '</b><br>' + esc(p.cases) +
+                           ' cases, ' + esc(p.open) + ' open';
+                }
+                return '<b>' + esc(cfg.title) + '</b><table>' + cfg.popup.filter(function (k) {
+                    return p[k] !== undefined;
+                }).map(function (k) {
+                    return '<tr><th>' + esc(k) + '</th><td>' + esc(p[k]) + '</td></tr>';
+                }).join('') + '</table>';
+            }
+            function count() {
+                var n = 0;
+                Object.keys(tiles).forEach(function (k) {
+                    if (tiles[k].layer) { n += tiles[k].layer.getLayers().length; }
+                });
+                document.body.dataset[cfg.key] = n;
+            }
+            function lat2y(lat, n) {
+                var r = lat * Math.PI / 180;
+                return Math.floor((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n);
+            }
+            function refresh() {
+                if (!map.hasLayer(group)) { return; }
+                var z = Math.min(Math.round(map.getZoom()), cfg.maxzoom);
+                var wanted = {};
+                if (z >= cfg.minzoom) {
+                    var b = map.getBounds(), n = Math.pow(2, z);
+                    var x0 = Math.max(0, Math.floor((b.getWest() + 180) / 360 * n));
+                    var x1 = Math.min(n - 1, Math.floor((b.getEast() + 180) / 360 * n));
+                    var y0 = Math.max(0, lat2y(b.getNorth(), n)), y1 = Math.min(n - 1, lat2y(b.getSouth(), n));
+                    for (var x = x0; x <= x1; x++) {
+                        for (var y = y0; y <= y1; y++) { wanted[z + '/' + x + '/' + y] = true; }
+                    }
+                }
+                Object.keys(tiles).forEach(function (k) {
+                    if (!wanted[k]) {
+                        if (tiles[k].layer) { group.removeLayer(tiles[k].layer); }
+                        delete tiles[k];
+                    }
+                });
+                Object.keys(wanted).forEach(function (k) {
+                    if (tiles[k]) { return; }
+                    var entry = tiles[k] = {};
+                    fetch('/tiles/' + cfg.layer + '/' + k + '.geojson')
+                        .then(function (r) { return r.status === 200 ? r.json() : null; })
+                        .then(function (fc) {
+                            if (!fc || tiles[k] !== entry) { return; }
+                            entry.layer = L.geoJSON(fc, {
+                                style: function () { return cfg.style; },
+                                pointToLayer: function (f, ll) {
+                                    var p = f.properties;
+                                    var r = p.cases !== undefined ? 4 + Math.sqrt(p.cases) * 1.5 : 5;
+                                    return L.circleMarker(ll, Object.assign({}, cfg.style, {
+                                        radius: r, fillOpacity: 0.7, fillColor: cfg.style.color
+                                    }));
+                                },
+                                onEachFeature: function (f, l) { l.bindPopup(popup(f.properties)); }
+                            });
+                            group.addLayer(entry.layer);
+                            count();
+                        });
+                });
+                count();
+            }
+            map.on('moveend', refresh);
+            map.on('overlayadd', refresh);
+            refresh();
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer: Layer) -> None:
+        super().__init__()
+        self._name = "TiledGeoJson"
+        style = layer.style
+        self.cfg = {
+            "layer": layer.id,
+            "key": layer.id,
+            "title": layer.title,
+            "minzoom": layer.min_zoom,
+            "maxzoom": layer.max_zoom,
+            "popup": [p.name for p in layer.visible() if p.name in layer.popup],
+            "style": {
+                "color": style.color,
+                "weight": style.weight,
+                "fillColor": style.fill_color or style.color,
+                "fillOpacity": style.fill_opacity,
+            },
+        }
+
+
+TILED = ("units", "parcels", "hotspots", "stations", "cases")
+
+
 def build_page(extent: Extent | None) -> str:
     """The page's HTML: boundaries from /api/v1/boundaries, every asset from /vendor."""
     m = folium.Map(
@@ -70,6 +184,11 @@ def build_page(extent: Extent | None) -> str:
                 {k: v for k, v in style.items() if k != "label"},
             )
         )
+        group.add_to(m)
+    for layer_id in TILED:
+        layer = CATALOGUE[layer_id]
+        group = folium.FeatureGroup(name=f"{layer.title} (z≥{layer.min_zoom})")
+        group.add_child(TiledGeoJson(layer))
         group.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     if extent is not None:

@@ -1,0 +1,83 @@
+"""Vector tiles, tile-ready GeoJSON and TileJSON at /tiles: thin routes over layers/tiles.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import EngineDep
+from layers import features, tiles
+from layers.catalogue import get_layer
+
+router = APIRouter(prefix="/tiles", tags=["tiles"])
+MEDIA = {"mvt": "application/vnd.mapbox-vector-tile", "geojson": "application/geo+json"}
+# Clients may keep a tile but must revalidate it (a 304 when unchanged): edits show at once.
+CACHE_CONTROL = "public, no-cache"
+
+
+def _tile(z: str, x: str, y: str) -> tiles.Tile | Response:
+    try:
+        zi, xi, yi = int(z), int(x), int(y)
+    except ValueError:
+        return JSONResponse(
+            {"detail": f"tile address {z[:10]}/{x[:10]}/{y[:10]} must be three integers z/x/y"},
+            status_code=422,
+        )
+    try:
+        return tiles.Tile(zi, xi, yi)
+    except tiles.TileOutOfRange as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+
+async def _serve(
+    request: Request, engine: Any, layer_id: str, z: str, x: str, y: str, fmt: str
+) -> Response:
+    get_layer(layer_id)  # an unknown layer is a 404 naming the layers there are
+    tile = _tile(z, x, y)
+    if isinstance(tile, Response):
+        return tile
+
+    def build() -> tuple[str, bytes]:
+        with engine.connect() as conn:
+            return tiles.render(conn, layer_id, tile, fmt)
+
+    key, body = await run_in_threadpool(build)
+    etag = f'"{key}"'
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    if not body:
+        return Response(status_code=204, headers=headers)
+    return Response(body, media_type=MEDIA[fmt], headers=headers)
+
+
+@router.get("/{layer_id}/{z}/{x}/{y}.mvt", summary="A Mapbox Vector Tile of a layer")
+async def mvt(
+    layer_id: str, z: str, x: str, y: str, request: Request, engine: EngineDep
+) -> Response:
+    return await _serve(request, engine, layer_id, z, x, y, "mvt")
+
+
+@router.get(
+    "/{layer_id}/{z}/{x}/{y}.geojson",
+    summary="A layer's features in a tile, clipped and simplified, as GeoJSON (EPSG:4326)",
+)
+async def geojson_tile(
+    layer_id: str, z: str, x: str, y: str, request: Request, engine: EngineDep
+) -> Response:
+    return await _serve(request, engine, layer_id, z, x, y, "geojson")
+
+
+@router.get("/{layer_id}.json", summary="TileJSON 3.0.0 of a layer's vector tiles")
+async def tilejson(layer_id: str, request: Request, engine: EngineDep) -> Response:
+    layer = get_layer(layer_id)
+
+    def bounds() -> Any:
+        with engine.connect() as conn:
+            return features.extent(conn, layer)
+
+    base = str(request.base_url).rstrip("/")
+    return JSONResponse(tiles.tilejson(base, layer_id, await run_in_threadpool(bounds)))

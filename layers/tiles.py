@@ -1,0 +1,262 @@
+"""Vector tiles (MVT via ST_AsMVT) and tile-ready GeoJSON, TileJSON, and a tile cache.
+
+The tile's envelope is transformed once into the tables' SRID (EPSG:4326: Web Mercator
+maps rectangles to rectangles, so the transformed envelope is exact) and compared with the
+indexed geometry column; only the rows found are simplified to the zoom and projected.
+Point layers are capped per tile, and cases below their catalogue zoom are drawn as counts
+per grid from grid_case_counts (kept by triggers), so no tile counts a million rows.
+
+A tile is cached under the versions of the tables it reads (layer_versions, bumped by
+triggers in the same transaction as any change), so an edit shows on the next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from layers.catalogue import OPEN_STATUSES, Layer, get_layer
+
+EXTENT, BUFFER = 4096, 64  # MVT tile extent and buffer, in tile units
+MAX_ZOOM = 22
+WORLD_3857 = 20037508.342789244
+
+
+class TileOutOfRange(Exception):
+    """z/x/y that name no tile."""
+
+
+@dataclass(frozen=True)
+class Tile:
+    z: int
+    x: int
+    y: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.z <= MAX_ZOOM:
+            raise TileOutOfRange(f"zoom {self.z} is out of range: use 0..{MAX_ZOOM}")
+        n = 1 << self.z
+        if not (0 <= self.x < n and 0 <= self.y < n):
+            raise TileOutOfRange(
+                f"tile {self.z}/{self.x}/{self.y} does not exist: at zoom {self.z}, "
+                f"x and y run from 0 to {n - 1}"
+            )
+
+    @property
+    def pixel_deg(self) -> float:
+        """One pixel of a 256-pixel tile, in degrees of longitude."""
+        return 360.0 / (1 << self.z) / 256
+
+    def bounds_4326(self) -> tuple[float, float, float, float]:
+        n = 1 << self.z
+
+        def lat(y: int) -> float:
+            return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
+
+        return (self.x / n * 360 - 180, lat(self.y + 1), (self.x + 1) / n * 360 - 180, lat(self.y))
+
+
+def _tile_props(layer: Layer, role: str) -> list[str]:
+    out = []
+    for p in layer.visible(role):
+        if not p.in_tiles:
+            continue
+        # MVT values are strings, numbers and booleans: times and dates go as ISO text.
+        sql = f"to_json({p.sql}) #>> '{{}}'" if p.type in ("date", "date-time") else p.sql
+        out.append(f"{sql} AS {p.name}")
+    return out
+
+
+_ENVELOPES = (
+    "SELECT ST_TileEnvelope(:z, :x, :y) AS e3857, "
+    "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326) AS e4326"
+)
+
+
+def _features_sql(layer: Layer, role: str, tile: Tile, geom_sql: str) -> str:
+    cols = ", ".join([f"{geom_sql} AS geom", *_tile_props(layer, role)])
+    order = f" ORDER BY {layer.prop(layer.id_prop).sql} DESC LIMIT :cap" if layer.tile_cap else ""
+    return f"SELECT {cols} FROM {layer.source}, b WHERE {layer.where} AND t.geom && b.e4326{order}"
+
+
+def _aggregate_sql(geom_sql: str) -> str:
+    """Cases as counts per current grid, drawn at the grid's label point."""
+    open_list = ", ".join(f"'{s}'" for s in OPEN_STATUSES)  # catalogue constants
+    return (
+        f"SELECT {geom_sql} AS geom, g.code AS grid_code, sum(c.n)::bigint AS cases, "
+        f"coalesce(sum(c.n) FILTER (WHERE c.status IN ({open_list})), 0)::bigint AS open "
+        "FROM grids g JOIN grid_case_counts c ON c.grid_id = g.id, b "
+        "WHERE g.valid_to IS NULL AND g.geom && b.e4326 AND g.label_point && b.e4326 "
+        "GROUP BY g.id, g.code, g.label_point, b.e3857"
+    )
+
+
+def _simplified(layer: Layer, column: str = "t.geom") -> str:
+    if layer.is_point:
+        return column
+    return f"ST_Simplify({column}, :tolerance, true)"
+
+
+def _binds(tile: Tile, layer: Layer, margin: float) -> dict[str, Any]:
+    binds: dict[str, Any] = {
+        "z": tile.z,
+        "x": tile.x,
+        "y": tile.y,
+        "margin": margin,
+        "tolerance": tile.pixel_deg / 2,  # half a screen pixel
+    }
+    if layer.tile_cap:
+        binds["cap"] = layer.tile_cap
+    return binds
+
+
+def aggregated(layer: Layer, tile: Tile) -> bool:
+    return layer.aggregate_below is not None and tile.z < layer.aggregate_below
+
+
+def mvt(conn: Connection, layer: Layer, tile: Tile, role: str = "public") -> bytes:
+    """The layer's Mapbox Vector Tile (possibly empty bytes)."""
+    if tile.z < layer.min_zoom:
+        return b""
+    mvt_geom = "ST_AsMVTGeom(ST_Transform({g}, 3857), b.e3857, {e}, {buf}, true)"
+    if aggregated(layer, tile):
+        geom = mvt_geom.format(g="g.label_point", e=EXTENT, buf=BUFFER)
+        inner = _aggregate_sql(geom)
+    else:
+        geom = mvt_geom.format(g=_simplified(layer), e=EXTENT, buf=BUFFER)
+        inner = _features_sql(layer, role, tile, geom)
+    sql = (
+        f"WITH b AS ({_ENVELOPES}) "
+        f"SELECT ST_AsMVT(q, :name, {EXTENT}, 'geom') FROM ({inner}) q WHERE q.geom IS NOT NULL"
+    )
+    binds = {**_binds(tile, layer, BUFFER / EXTENT), "name": layer.id}
+    return bytes(conn.execute(sa.text(sql), binds).scalar_one() or b"")
+
+
+def geojson(conn: Connection, layer: Layer, tile: Tile, role: str = "public") -> bytes:
+    """The layer's features in the tile (clipped to it plus a buffer), as GeoJSON text."""
+    if tile.z < layer.min_zoom:
+        return b""
+    digits = max(0, min(7, math.ceil(-math.log10(tile.pixel_deg)) + 1))
+    margin = BUFFER / EXTENT
+    if aggregated(layer, tile):
+        inner = _aggregate_sql("g.label_point")
+        props = "json_build_object('grid_code', q.grid_code, 'cases', q.cases, 'open', q.open)"
+        fid = "q.grid_code"
+    else:
+        clip = "ST_ClipByBox2D({g}, b.e4326)" if not layer.is_point else "{g}"
+        inner = _features_sql(layer, role, tile, clip.format(g=_simplified(layer)))
+        names = [p.name for p in layer.visible(role) if p.in_tiles]
+        props = "json_build_object(" + ", ".join(f"'{n}', q.{n}" for n in names) + ")"
+        fid = f"q.{layer.id_prop}"
+    sql = (
+        f"WITH b AS ({_ENVELOPES}) "
+        "SELECT coalesce(string_agg(json_build_object('type', 'Feature', 'id', "
+        f"{fid}, 'geometry', ST_AsGeoJSON(q.geom, {digits})::json, 'properties', "
+        f"{props})::text, ','), '') FROM ({inner}) q WHERE NOT ST_IsEmpty(q.geom)"
+    )
+    body = str(conn.execute(sa.text(sql), _binds(tile, layer, margin)).scalar_one())
+    if not body:
+        return b""
+    return ('{"type":"FeatureCollection","features":[' + body + "]}").encode()
+
+
+def versions(conn: Connection) -> dict[str, int]:
+    """Every table's version (one indexed read of a seven-row table)."""
+    rows = conn.execute(sa.text("SELECT tbl, version FROM layer_versions"))
+    return {tbl: int(v) for tbl, v in rows}
+
+
+def tile_key(layer: Layer, tile: Tile, fmt: str, role: str, table_versions: dict[str, int]) -> str:
+    """The cache key and ETag of a tile: its layer, address, format, role and data versions."""
+    stamp = ",".join(f"{t}:{table_versions.get(t, 0)}" for t in layer.tables)
+    raw = f"{layer.id}/{tile.z}/{tile.x}/{tile.y}.{fmt}|{role}|{stamp}"
+    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
+
+
+class TileCache:
+    """An in-process LRU of tile bodies bounded in bytes; keys carry data versions, so a
+    changed layer misses and stale entries age out."""
+
+    def __init__(self, max_bytes: int = 256 << 20) -> None:
+        self.max_bytes, self.size = max_bytes, 0
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key: str, body: bytes) -> None:
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = body
+            self.size += len(body)
+            while self.size > self.max_bytes and self._items:
+                _, old = self._items.popitem(last=False)
+                self.size -= len(old)
+
+
+CACHE = TileCache()
+
+
+def render(
+    conn: Connection, layer_id: str, tile: Tile, fmt: str, role: str = "public"
+) -> tuple[str, bytes]:
+    """(ETag, body) of a tile, from the cache when the layer has not changed."""
+    layer = get_layer(layer_id)
+    key = tile_key(layer, tile, fmt, role, versions(conn))
+    body = CACHE.get(key)
+    if body is None:
+        body = mvt(conn, layer, tile, role) if fmt == "mvt" else geojson(conn, layer, tile, role)
+        CACHE.put(key, body)
+    return key, body
+
+
+def tilejson(
+    base: str, layer_id: str, bounds: tuple[float, float, float, float] | None
+) -> dict[str, Any]:
+    """TileJSON 3.0.0 of a layer's vector tiles."""
+    layer = get_layer(layer_id)
+    types = {"integer": "Number", "number": "Number", "boolean": "Boolean"}
+    fields = {p.name: types.get(p.type, "String") for p in layer.visible() if p.in_tiles}
+    if layer.aggregate_below is not None:
+        fields.update(grid_code="String", cases="Number", open="Number")
+    west, south, east, north = bounds or (-180.0, -85.0511, 180.0, 85.0511)
+    min_zoom = layer.min_zoom
+    doc: dict[str, Any] = {
+        "tilejson": "3.0.0",
+        "name": layer.id,
+        "description": layer.description,
+        "scheme": "xyz",
+        "tiles": [f"{base}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt"],
+        "minzoom": min_zoom,
+        "maxzoom": layer.max_zoom,
+        "bounds": [west, south, east, north],
+        "center": [(west + east) / 2, (south + north) / 2, max(min_zoom, 12)],
+        "vector_layers": [
+            {
+                "id": layer.id,
+                "description": layer.title,
+                "minzoom": min_zoom,
+                "maxzoom": layer.max_zoom,
+                "fields": fields,
+            }
+        ],
+    }
+    if layer.aggregate_below is not None:
+        doc["vector_layers"][0]["description"] += (
+            f"; below zoom {layer.aggregate_below}, counts per grid (grid_code, cases, open)"
+        )
+    return doc

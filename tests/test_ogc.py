@@ -1,0 +1,221 @@
+"""OGC API - Features over real HTTP, read by real clients: GDAL (ogrinfo, ogr2ogr), OWSLib
+and geopandas; paging, filters, and refusals of bad parameters."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from layers.catalogue import CATALOGUE
+from tests.helpers import ServerProcess
+
+PERSONAL = re.compile(r"leader_|reporter_|contact_name|contact_phone|100-0000")
+
+
+def _scalar(engine: Engine, sql: str, **binds: object) -> object:
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql), binds).scalar_one()
+
+
+def test_landing_conformance_and_service_desc(demo_server: ServerProcess) -> None:
+    base = demo_server.base
+    landing = httpx.get(base + "/ogc", headers={"Accept": "text/html"})
+    assert landing.status_code == 200 and landing.headers["content-type"].startswith(
+        "application/json"
+    )
+    rels = {link["rel"]: link["href"] for link in landing.json()["links"]}
+    assert {"self", "service-desc", "service-doc", "conformance", "data"} <= set(rels)
+    conf = httpx.get(rels["conformance"]).json()["conformsTo"]
+    assert any(c.endswith("/conf/core") for c in conf)
+    assert any(c.endswith("/conf/oas30") for c in conf)
+    assert any(c.endswith("/conf/geojson") for c in conf)
+    oas = httpx.get(rels["service-desc"]).json()
+    assert oas["openapi"].startswith("3.0")
+    assert "/ogc/collections/cases/items" in oas["paths"]
+    names = {p["name"] for p in oas["paths"]["/ogc/collections/cases/items"]["get"]["parameters"]}
+    assert {"limit", "offset", "bbox", "datetime", "status", "grid_code"} <= names
+    assert httpx.get(rels["service-doc"]).status_code == 200
+
+
+def test_collections_cover_the_catalogue(demo_server: ServerProcess, demo_ro: Engine) -> None:
+    doc = httpx.get(demo_server.base + "/ogc/collections").json()
+    by_id = {c["id"]: c for c in doc["collections"]}
+    assert set(by_id) == set(CATALOGUE)
+    grids = by_id["grids"]
+    assert grids["itemType"] == "feature"
+    minx, miny, maxx, maxy = grids["extent"]["spatial"]["bbox"][0]
+    assert grids["extent"]["spatial"]["crs"].endswith("CRS84")
+    assert 118 < minx < maxx < 120 and 25 < miny < maxy < 26
+    assert "temporal" in by_id["cases"]["extent"]
+    q = httpx.get(demo_server.base + "/ogc/collections/cases/queryables").json()
+    assert {"category", "status", "grid_code"} <= set(q["properties"])
+    assert "reporter_name" not in q["properties"]
+
+
+def test_paging_reads_every_grid_once(demo_server: ServerProcess, demo_ro: Engine) -> None:
+    url: str | None = demo_server.base + "/ogc/collections/grids/items?limit=300"
+    codes: list[str] = []
+    pages = 0
+    total = _scalar(demo_ro, "SELECT count(*) FROM grids WHERE valid_to IS NULL")
+    while url:
+        r = httpx.get(url)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+        page = r.json()
+        assert page["numberMatched"] == total
+        assert page["numberReturned"] == len(page["features"])
+        assert page["timeStamp"].endswith("Z")
+        links = {link["rel"]: link for link in page["links"]}
+        if pages:
+            assert links["prev"]["type"] == "application/geo+json"
+        codes += [f["id"] for f in page["features"]]
+        assert not PERSONAL.search(r.text)
+        url = links["next"]["href"] if "next" in links else None
+        pages += 1
+    assert pages == 4 and len(codes) == len(set(codes)) == total
+
+
+def test_filters_match_sql(demo_server: ServerProcess, demo_ro: Engine) -> None:
+    base = demo_server.base + "/ogc/collections/cases/items"
+    grid = _scalar(demo_ro, "SELECT g.code FROM cases c JOIN grids g ON g.id = c.grid_id LIMIT 1")
+    r = httpx.get(base, params={"grid_code": grid, "status": "closed", "limit": 1000}).json()
+    expected = _scalar(
+        demo_ro,
+        "SELECT count(*) FROM cases c JOIN grids g ON g.id = c.grid_id "
+        "WHERE g.code = :g AND c.status = 'closed'",
+        g=grid,
+    )
+    assert r["numberMatched"] == expected == len(r["features"])
+    assert all(f["properties"]["grid_code"] == grid for f in r["features"])
+
+    r = httpx.get(base, params={"datetime": "2026-06-01T00:00:00Z/..", "limit": 1}).json()
+    assert r["numberMatched"] == _scalar(
+        demo_ro, "SELECT count(*) FROM cases WHERE reported_at >= '2026-06-01T00:00:00Z'"
+    )
+    bbox = "119.0,25.4,119.05,25.45"
+    r = httpx.get(base, params={"bbox": bbox, "limit": 10000}).json()
+    assert r["numberMatched"] == _scalar(
+        demo_ro,
+        "SELECT count(*) FROM cases WHERE ST_Intersects(geom, "
+        "ST_MakeEnvelope(119.0, 25.4, 119.05, 25.45, 4326))",
+    )
+    for f in r["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        assert 119.0 <= lon <= 119.05 and 25.4 <= lat <= 25.45
+        assert "reporter_name" not in f["properties"]
+    # Above the maximum, the server serves the maximum.
+    r = httpx.get(base, params={"limit": 50000}).json()
+    assert r["numberReturned"] == 5000  # all of them: fewer than the maximum
+    self_link = next(link["href"] for link in r["links"] if link["rel"] == "self")
+    assert "limit=10000" in self_link
+
+
+def test_single_items(demo_server: ServerProcess, demo_ro: Engine) -> None:
+    code = _scalar(demo_ro, "SELECT min(code) FROM grids WHERE valid_to IS NULL")
+    r = httpx.get(f"{demo_server.base}/ogc/collections/grids/items/{code}")
+    assert r.status_code == 200 and r.json()["id"] == code
+    assert r.json()["properties"]["code"] == code and not PERSONAL.search(r.text)
+    case_id = _scalar(demo_ro, "SELECT min(id) FROM cases")
+    r = httpx.get(f"{demo_server.base}/ogc/collections/cases/items/{case_id}")
+    assert r.status_code == 200 and r.json()["id"] == case_id
+    assert "reporter_phone" not in r.text
+    for path in ("grids/items/999999999999999", "cases/items/abc", "cases/items/99999999"):
+        r = httpx.get(f"{demo_server.base}/ogc/collections/{path}")
+        assert r.status_code == 404 and r.json()["description"]
+
+
+BAD = [
+    ("grids", {"limit": "0"}, "limit", "at least 1"),
+    ("grids", {"limit": "ten"}, "limit", "not an integer"),
+    ("grids", {"offset": "-5"}, "offset", "at least 0"),
+    ("grids", {"bbox": "1,2,3"}, "bbox", "4 numbers"),
+    ("grids", {"bbox": "25.4,119.0,25.5,119.1"}, "bbox", "swapped"),
+    ("grids", {"bbox": "a,b,c,d"}, "bbox", "not a list of numbers"),
+    ("grids", {"datetime": "2026-01-01T00:00:00Z"}, "datetime", "has no time"),
+    ("cases", {"datetime": "yesterday"}, "datetime", "RFC 3339"),
+    ("cases", {"datetime": "2026-01-01T00:00:00"}, "datetime", "time zone"),
+    ("cases", {"datetime": "2026-02-01T00:00:00Z/2026-01-01T00:00:00Z"}, "datetime", "after"),
+    ("cases", {"status": "lost"}, "status", "not one of"),
+    ("cases", {"reporter_name": "x"}, "reporter_name", "unknown parameter"),
+    ("cases", {"name'; DROP TABLE cases; --": "1"}, "name'; DROP", "unknown parameter"),
+    ("cases", {"f": "html"}, "f", "not served"),
+]
+
+
+@pytest.mark.parametrize(("layer", "params", "param", "words"), BAD)
+def test_bad_parameters_are_400s_naming_them(
+    demo_server: ServerProcess,
+    demo_ro: Engine,
+    layer: str,
+    params: dict[str, str],
+    param: str,
+    words: str,
+) -> None:
+    r = httpx.get(f"{demo_server.base}/ogc/collections/{layer}/items", params=params)
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["parameter"].startswith(param) and words in body["description"], body
+    assert _scalar(demo_ro, "SELECT count(*) FROM cases") == 5000
+
+
+def test_repeated_parameter_and_unknown_collection(demo_server: ServerProcess) -> None:
+    r = httpx.get(f"{demo_server.base}/ogc/collections/grids/items?limit=1&limit=2")
+    assert r.status_code == 400 and "more than once" in r.json()["description"]
+    r = httpx.get(f"{demo_server.base}/ogc/collections/roads/items")
+    assert r.status_code == 404 and "grids" in r.json()["detail"]
+
+
+def test_gdal_lists_collections_and_reads_all_grids_in_pages(
+    demo_server: ServerProcess, demo_ro: Engine, tmp_path: Path
+) -> None:
+    source = f"OAPIF:{demo_server.base}/ogc"
+    listing = subprocess.run(
+        ["ogrinfo", "-ro", "-q", source], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    for layer in CATALOGUE:
+        assert re.search(rf"^\d+: {layer}\b", listing, re.M), listing
+    out = tmp_path / "grids.geojson"
+    subprocess.run(
+        ["ogr2ogr", "-f", "GeoJSON", str(out), source, "grids", "-oo", "PAGE_SIZE=150"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    got = json.loads(out.read_text())
+    expected = _scalar(demo_ro, "SELECT count(*) FROM grids WHERE valid_to IS NULL")
+    codes = {f["properties"]["code"] for f in got["features"]}
+    assert len(got["features"]) == len(codes) == expected  # 1,002 grids over 7 pages
+    summary = subprocess.run(
+        ["ogrinfo", "-ro", "-so", source, "cases"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Feature Count: 5000" in summary
+    assert "reporter" not in summary
+
+
+def test_owslib_lists_and_reads(demo_server: ServerProcess) -> None:
+    from owslib.ogcapi.features import Features
+
+    api = Features(demo_server.base + "/ogc")
+    assert {c["id"] for c in api.collections()["collections"]} == set(CATALOGUE)
+    assert "core" in " ".join(api.conformance()["conformsTo"])
+    page = api.collection_items("stations", limit=7)
+    assert page["numberReturned"] == 7 and page["features"][0]["geometry"]["type"] == "Point"
+    q = api.collection_queryables("cases")
+    assert "status" in q["properties"]
+
+
+def test_geopandas_reads_an_items_url(demo_server: ServerProcess, demo_ro: Engine) -> None:
+    url = f"{demo_server.base}/ogc/collections/units/items?limit=500"
+    gdf = gpd.read_file(url)
+    assert gdf.crs is not None and gdf.crs.to_epsg() == 4326
+    assert len(gdf) == 500 and gdf.geom_type.isin(["MultiPolygon", "Polygon"]).all()
+    assert {"code", "grid_code", "households"} <= set(gdf.columns)
+    assert not ({"leader_name", "leader_phone"} & set(gdf.columns))

@@ -1,0 +1,255 @@
+"""Vector tiles, GeoJSON tiles and TileJSON over real HTTP, decoded by an independent decoder
+(mapbox-vector-tile): contents, no personal field, caching, invalidation and refusals."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+
+import httpx
+import mapbox_vector_tile
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from layers.catalogue import CATALOGUE
+from tests.helpers import ServerProcess
+
+INSIDE = (119.01, 25.43)
+PERSONAL = re.compile(rb"leader_|reporter_|contact_name|contact_phone|100-0000")
+
+
+def tile_of(z: int, lon: float = INSIDE[0], lat: float = INSIDE[1]) -> tuple[int, int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+def decode(body: bytes) -> dict[str, list[dict[str, object]]]:
+    layers = mapbox_vector_tile.decode(body)
+    return {name: layer["features"] for name, layer in layers.items()}
+
+
+def _codes(engine: Engine, sql: str, z: int, x: int, y: int, **binds: object) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text(sql), {"z": z, "x": x, "y": y, **binds}).scalars())
+
+
+def test_grid_tile_holds_the_grids_of_the_tile(demo_server: ServerProcess, demo_ro: Engine) -> None:
+    z, x, y = tile_of(14)
+    r = httpx.get(f"{demo_server.base}/tiles/grids/{z}/{x}/{y}.mvt")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    features = decode(r.content)["grids"]
+    got = {str(f["properties"]["code"]) for f in features}
+    touching = _codes(
+        demo_ro,
+        "SELECT code FROM grids WHERE valid_to IS NULL AND ST_Intersects(geom, "
+        "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :m), 4326))",
+        z,
+        x,
+        y,
+        m=64 / 4096,
+    )
+    # Grids holding more than a few pixels of the tile itself must all be there.
+    pixel2 = (360 / 2**z / 256) ** 2
+    inside = _codes(
+        demo_ro,
+        "SELECT code FROM grids WHERE valid_to IS NULL AND ST_Area(ST_Intersection(geom, "
+        "ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326))) > :a",
+        z,
+        x,
+        y,
+        a=4 * pixel2,
+    )
+    assert inside and inside <= got <= touching
+    props = set(features[0]["properties"])
+    assert props == {"code", "name", "village_code"}
+    assert features[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+
+
+@pytest.mark.parametrize("layer", list(CATALOGUE))
+def test_no_tile_carries_a_restricted_field(demo_server: ServerProcess, layer: str) -> None:
+    restricted = set(CATALOGUE[layer].restricted_names)
+    seen = 0
+    for zoom in (10, 12, 14, 15):
+        z, x, y = tile_of(zoom)
+        for fmt in ("mvt", "geojson"):
+            r = httpx.get(f"{demo_server.base}/tiles/{layer}/{z}/{x}/{y}.{fmt}")
+            assert r.status_code in (200, 204), r.text
+            assert not PERSONAL.search(r.content), (layer, zoom, fmt)
+            if r.status_code == 200 and fmt == "mvt":
+                for f in decode(r.content)[layer]:
+                    assert not restricted & set(f["properties"])
+                    seen += 1
+    assert seen > 0
+
+
+def test_cases_are_counts_per_grid_below_zoom_14(
+    demo_server: ServerProcess, demo_ro: Engine
+) -> None:
+    z, x, y = tile_of(12)
+    features = decode(httpx.get(f"{demo_server.base}/tiles/cases/{z}/{x}/{y}.mvt").content)["cases"]
+    assert features and set(features[0]["properties"]) == {"grid_code", "cases", "open"}
+    got = {f["properties"]["grid_code"]: f["properties"]["cases"] for f in features}
+    with demo_ro.connect() as conn:
+        expected = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT g.code, count(*) FROM cases c JOIN grids g ON g.id = c.grid_id "
+                    "WHERE g.valid_to IS NULL AND ST_Intersects(g.label_point, "
+                    "ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)) GROUP BY g.code"
+                ),
+                {"z": z, "x": x, "y": y},
+            ).all()
+        )
+    assert {k: got[k] for k in expected} == expected  # the buffer may add a few more
+    z, x, y = tile_of(15)
+    close = decode(httpx.get(f"{demo_server.base}/tiles/cases/{z}/{x}/{y}.mvt").content)["cases"]
+    assert close and {"id", "category", "status", "grid_code"} <= set(close[0]["properties"])
+    assert "title" not in close[0]["properties"]
+
+
+def test_geojson_tiles_are_clipped_and_rounded(demo_server: ServerProcess) -> None:
+    z, x, y = tile_of(14)
+    r = httpx.get(f"{demo_server.base}/tiles/units/{z}/{x}/{y}.geojson")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+    n = 2**z
+    west, east = x / n * 360 - 180, (x + 1) / n * 360 - 180
+    pad = (east - west) * 64 / 4096 + 1e-6
+
+    def coords(g: object) -> Iterator[list[float]]:
+        if isinstance(g, list) and g and isinstance(g[0], int | float):
+            yield g
+        elif isinstance(g, list):
+            for part in g:
+                yield from coords(part)
+
+    features = r.json()["features"]
+    assert features
+    for f in features:
+        for lon, lat in coords(f["geometry"]["coordinates"]):
+            assert west - pad <= lon <= east + pad
+            assert len(repr(lon).split(".")[-1]) <= 7 and len(repr(lat).split(".")[-1]) <= 7
+    assert set(features[0]["properties"]) == {
+        "code",
+        "name",
+        "grid_code",
+        "households",
+        "party_contacts",
+    }
+
+
+def test_tilejson(demo_server: ServerProcess) -> None:
+    doc = httpx.get(f"{demo_server.base}/tiles/cases.json").json()
+    assert doc["tilejson"] == "3.0.0"
+    assert doc["tiles"] == [f"{demo_server.base}/tiles/cases/{{z}}/{{x}}/{{y}}.mvt"]
+    west, south, east, north = doc["bounds"]
+    assert 118 < west < east < 120 and 25 < south < north < 26
+    (vl,) = doc["vector_layers"]
+    assert vl["id"] == "cases" and "reporter_name" not in vl["fields"]
+    assert {"category", "status", "grid_code", "cases", "open"} <= set(vl["fields"])
+    assert doc["minzoom"] == 10 and doc["maxzoom"] == 18
+    assert httpx.get(f"{demo_server.base}/tiles/roads.json").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        ("grids/3/8/1.mvt", 404, "x and y run from 0 to 7"),
+        ("grids/23/0/0.mvt", 404, "zoom 23 is out of range"),
+        ("grids/-1/0/0.mvt", 404, "out of range"),
+        ("grids/a/0/0.geojson", 422, "three integers"),
+        ("grids/12/1e3/5.mvt", 422, "three integers"),
+        ("leaders/12/0/0.mvt", 404, "unknown layer"),
+    ],
+)
+def test_bad_tile_addresses(demo_server: ServerProcess, path: str, status: int, words: str) -> None:
+    r = httpx.get(f"{demo_server.base}/tiles/{path}")
+    assert r.status_code == status and words in r.text, r.text
+
+
+def test_empty_tiles_are_204(demo_server: ServerProcess) -> None:
+    z, x, y = tile_of(14, 0.0, 0.0)  # the Gulf of Guinea
+    assert httpx.get(f"{demo_server.base}/tiles/grids/{z}/{x}/{y}.mvt").status_code == 204
+    z, x, y = tile_of(9)  # below the units' minimum zoom
+    assert httpx.get(f"{demo_server.base}/tiles/units/{z}/{x}/{y}.mvt").status_code == 204
+
+
+def test_etag_revalidation_and_invalidation_on_edit(demo_db: Engine) -> None:
+    server = ServerProcess(demo_db.url.render_as_string(hide_password=False))
+    try:
+        with demo_db.connect() as conn:
+            sid, lon, lat = conn.execute(
+                sa.text("SELECT id, ST_X(geom), ST_Y(geom) FROM stations ORDER BY id LIMIT 1")
+            ).one()
+        z, x, y = tile_of(15, lon, lat)
+        url = f"{server.base}/tiles/stations/{z}/{x}/{y}.mvt"
+        first = httpx.get(url)
+        assert first.status_code == 200 and "no-cache" in first.headers["cache-control"]
+        etag = first.headers["etag"]
+        again = httpx.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.headers["etag"] == etag
+
+        with demo_db.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE stations SET name = '新名字服务站' WHERE id = :i"), {"i": sid}
+            )
+        edited = httpx.get(url, headers={"If-None-Match": etag})
+        assert edited.status_code == 200 and edited.headers["etag"] != etag
+        names = {f["properties"]["name"] for f in decode(edited.content)["stations"]}
+        assert "新名字服务站" in names
+
+        # A new case shows in the low-zoom counts on the next request.
+        z, x, y = tile_of(12, lon, lat)
+        counts_url = f"{server.base}/tiles/cases/{z}/{x}/{y}.mvt"
+
+        def total() -> int:
+            return sum(
+                int(f["properties"]["cases"])
+                for f in decode(httpx.get(counts_url).content)["cases"]
+            )
+
+        before = total()
+        with demo_db.begin() as conn:
+            grid_id = conn.execute(
+                sa.text("SELECT grid_id FROM stations WHERE id = :i"), {"i": sid}
+            ).scalar_one()
+            conn.execute(
+                sa.text(
+                    "INSERT INTO cases (category, title, geom, grid_id) "
+                    "VALUES ('noise', '夜间施工', ST_SetSRID(ST_MakePoint(:x, :y), 4326), :g)"
+                ),
+                {"x": lon, "y": lat, "g": grid_id},
+            )
+        assert total() == before + 1
+        with demo_db.begin() as conn:
+            conn.execute(sa.text("DELETE FROM cases WHERE title = '夜间施工'"))
+        assert total() == before
+    finally:
+        server.stop()
+
+
+def test_case_counts_follow_every_kind_of_change(demo_db: Engine) -> None:
+    """grid_case_counts (kept by statement triggers) equals a fresh count after inserts,
+    updates that move cases between grids and statuses, deletes and a truncate."""
+    fresh = "SELECT grid_id, status, count(*) FROM cases WHERE grid_id IS NOT NULL GROUP BY 1, 2"
+    kept = "SELECT grid_id, status, n FROM grid_case_counts"
+    with demo_db.begin() as conn:
+
+        def same() -> bool:
+            return set(conn.execute(sa.text(fresh)).all()) == set(conn.execute(sa.text(kept)).all())
+
+        assert same()
+        conn.execute(sa.text("UPDATE cases SET status = 'closed' WHERE id % 3 = 0"))
+        assert same()
+        conn.execute(
+            sa.text("UPDATE cases SET grid_id = (SELECT min(id) FROM grids) WHERE id % 7 = 0")
+        )
+        assert same()
+        conn.execute(sa.text("DELETE FROM cases WHERE id % 5 = 0"))
+        assert same()
+        conn.execute(sa.text("TRUNCATE cases"))
+        assert same() and conn.execute(sa.text(kept)).first() is None
