@@ -148,7 +148,7 @@ CATALOGUE: dict[str, Layer] = {
                 *_LEADER,
             ),
             tables=("grids",),
-            min_zoom=10,
+            min_zoom=12,  # 10,000 grids: below z12 the village level says more
             style=Style("#2980b9", 0.8, "#aed6f1", 0.25),
             popup=("name", "code", "village_code", "leader_name", "leader_phone"),
         ),
@@ -169,7 +169,7 @@ CATALOGUE: dict[str, Layer] = {
                 *_LEADER,
             ),
             tables=("units",),
-            min_zoom=12,
+            min_zoom=13,
             style=Style("#16a085", 0.5, "#d1f2eb", 0.1),
             popup=("name", "code", "households", "party_contacts", "leader_name"),
         ),
@@ -201,8 +201,8 @@ CATALOGUE: dict[str, Layer] = {
             style=Style("#e74c3c", icon="exclamation"),
             popup=("id", "title", "category", "status", "reported_at", "grid_code"),
             datetime_prop="reported_at",
-            aggregate_below=14,
-            tile_cap=5000,
+            aggregate_below=15,
+            tile_cap=3000,
         ),
         Layer(
             id="hotspots",

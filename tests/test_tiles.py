@@ -87,7 +87,7 @@ def test_no_tile_carries_a_restricted_field(demo_server: ServerProcess, layer: s
     assert seen > 0
 
 
-def test_cases_are_counts_per_grid_below_zoom_14(
+def test_cases_are_counts_per_grid_below_zoom_15(
     demo_server: ServerProcess, demo_ro: Engine
 ) -> None:
     z, x, y = tile_of(12)
