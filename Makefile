@@ -39,6 +39,7 @@ setup: system $(VENV)/.installed node_modules/.installed db
 
 demo: setup
 	@$(ONEMAP) demo load
+	@$(ONEMAP) demo tokens
 	@$(ONEMAP) serve
 
 test: SYSTEM_EXTRAS = chromium gdal

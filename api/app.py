@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.hotpaths import HotPaths
-from api.routes import docs, health, locate, map, ogc, tiles
+from api.routes import cases, docs, health, locate, map, ogc, open311, tiles
 
 PLAN_CHECK_S = 1.0  # how often a worker checks whether the grid plan changed
 
@@ -58,7 +58,9 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(map.router)
     app.include_router(locate.router)
+    app.include_router(cases.router)
     app.include_router(ogc.router)
+    app.include_router(open311.router)
     app.include_router(tiles.router)
     map.mount_assets(app)
     return app

@@ -183,6 +183,124 @@ def demo_load(boundaries: Path, cases: int, reset: bool, yes: bool) -> None:
     click.echo("in the database: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
 
 
+DEMO_ROLES = ("dispatcher", "grid_worker", "analyst", "admin")
+
+
+@demo.command("tokens")
+def demo_tokens() -> None:
+    """Issue (anew) one demo user per role and print their tokens."""
+    import sqlalchemy as sa
+
+    from gis.db import get_engine
+    from gis.users import add_user
+
+    with get_engine().begin() as conn:
+        grid = conn.execute(
+            sa.text(
+                "SELECT g.code FROM grids g JOIN cases c ON c.grid_id = g.id "
+                "WHERE g.valid_to IS NULL GROUP BY g.code ORDER BY count(*) DESC, g.code LIMIT 1"
+            )
+        ).scalar()
+        if grid is None:
+            raise click.ClickException("load the demo city first: onemap demo load")
+        click.echo("demo tokens (new ones each time; send as Authorization: Bearer TOKEN):")
+        for role in DEMO_ROLES:
+            g = grid if role == "grid_worker" else None
+            token = add_user(conn, f"demo-{role.replace('_', '-')}", role, g)
+            where = f" (grid {grid})" if g else ""
+            click.echo(f"  {role:12s}{where:24s} {token}")
+
+
+# --- users ------------------------------------------------------------------------------
+@main.group()
+def users() -> None:
+    """Users and their bearer tokens."""
+
+
+@users.command("add")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(DEMO_ROLES))
+@click.option("--grid", "grid_code", default=None, help="the grid of a grid_worker")
+def users_add(name: str, role: str, grid_code: str | None) -> None:
+    """Create a user (or renew their token) and print the token, once."""
+    from gis.db import get_engine
+    from gis.users import add_user
+
+    with get_engine().begin() as conn:
+        token = add_user(conn, name, role, grid_code)
+    click.echo(token)
+
+
+@users.command("list")
+def users_list() -> None:
+    """Users, roles and grids (never tokens)."""
+    import sqlalchemy as sa
+
+    from gis.db import get_engine
+
+    with get_engine().connect() as conn:
+        for r in conn.execute(
+            sa.text("SELECT name, role, grid_code, disabled FROM users ORDER BY name")
+        ):
+            state = " (disabled)" if r.disabled else ""
+            click.echo(f"{r.name:24s} {r.role:12s} {r.grid_code or '':15s}{state}")
+
+
+@users.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Disable a user's token."""
+    from gis.db import get_engine
+    from gis.users import disable_user
+
+    with get_engine().begin() as conn:
+        disable_user(conn, name)
+    click.echo(f"disabled {name}")
+
+
+# --- case categories --------------------------------------------------------------------
+@main.group()
+def categories() -> None:
+    """Case categories (major/minor classes) and their deadlines."""
+
+
+@categories.command("list")
+def categories_list() -> None:
+    from gis.casework import categories as read
+    from gis.db import get_engine
+
+    with get_engine().connect() as conn:
+        for c in read(conn):
+            click.echo(
+                f"{c['major_label']}/{c['label']:10s} {c['code']:22s} "
+                f"respond {c['respond_hours']:4d} h  close {c['close_hours']:4d} h"
+            )
+
+
+@categories.command("set")
+@click.argument("code")
+@click.option("--respond-hours", type=click.IntRange(1, 8760), required=True)
+@click.option("--close-hours", type=click.IntRange(1, 8760), required=True)
+def categories_set(code: str, respond_hours: int, close_hours: int) -> None:
+    """Change a category's deadlines (for cases reported from now on)."""
+    import sqlalchemy as sa
+
+    from gis.db import get_engine
+
+    if respond_hours > close_hours:
+        raise click.BadParameter("--respond-hours must not exceed --close-hours")
+    with get_engine().begin() as conn:
+        done = conn.execute(
+            sa.text(
+                "UPDATE case_categories SET respond_hours = :r, close_hours = :c WHERE code = :k"
+            ),
+            {"r": respond_hours, "c": close_hours, "k": code},
+        )
+        if done.rowcount == 0:
+            raise click.BadParameter(f"unknown category {code!r} (onemap categories list)")
+    click.echo(f"{code}: respond within {respond_hours} h, close within {close_hours} h")
+
+
 # --- import / export --------------------------------------------------------------------
 def _layer_choice() -> click.Choice:
     from gis.layerspec import LAYERS

@@ -7,16 +7,28 @@ from fastapi.responses import JSONResponse
 
 from gis.errors import (
     DatabaseUnavailable,
+    Forbidden,
+    IllegalTransition,
     ImportRejected,
     InvalidCRS,
     InvalidInput,
+    NotAuthenticated,
+    NotFound,
     OneMapError,
+    PreconditionRequired,
+    StaleVersion,
     UnknownLayer,
 )
 from layers.features import BadParameter
 
 STATUS: list[tuple[type[OneMapError], int]] = [
     (DatabaseUnavailable, 503),
+    (NotAuthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (IllegalTransition, 409),
+    (StaleVersion, 412),
+    (PreconditionRequired, 428),
     (UnknownLayer, 404),
     (InvalidCRS, 422),
     (InvalidInput, 422),
@@ -30,7 +42,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OneMapError)
     async def _domain_error(request: Request, exc: OneMapError) -> JSONResponse:
         status = next((code for cls, code in STATUS if isinstance(exc, cls)), 400)
-        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(
+            {"detail": str(exc), "error": type(exc).__name__}, status_code=status, headers=headers
+        )
 
     @app.exception_handler(BadParameter)
     async def _bad_parameter(request: Request, exc: BadParameter) -> JSONResponse:

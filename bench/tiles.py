@@ -231,10 +231,13 @@ def main() -> dict[str, float]:
             "tipg": tipg_cold["sizes"],
         }
     )
-    print("  largest tile per layer, KB (OneMap / tipg):")
+    sizes["ours_ms"], sizes["tipg_ms"] = ours_cold["ms"], tipg_cold["ms"]
+    print("  per layer: largest tile and cold p95 (OneMap / tipg)")
     for layer, group in sizes.groupby("layer", sort=False):
         print(
-            f"    {layer:9s} {group['ours'].max() / 1000:7.1f} / {group['tipg'].max() / 1000:7.1f}"
+            f"    {layer:9s} {group['ours'].max() / 1000:7.1f} / "
+            f"{group['tipg'].max() / 1000:7.1f} KB   {group['ours_ms'].quantile(0.95):6.1f} / "
+            f"{group['tipg_ms'].quantile(0.95):6.1f} ms"
         )
     print(f"  {'':8s} {'cold tiles/s':>13s} {'p50 ms':>8s} {'p95 ms':>8s} {'warm tiles/s':>13s}")
     for name, c, w in (("OneMap", ours_cold, ours_warm), ("tipg", tipg_cold, tipg_warm)):

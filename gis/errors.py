@@ -65,3 +65,27 @@ class ImportRejected(OneMapError):
             f"import of {self.layer} from {self.source} refused: {len(self.errors)} problem(s) "
             f"in {self.total_rows} rows; nothing was written.\n{shown}{tail}"
         )
+
+
+class NotAuthenticated(OneMapError):
+    """No token, or a token that is unknown or disabled, where one is needed."""
+
+
+class Forbidden(OneMapError):
+    """The caller's role may not do this."""
+
+
+class NotFound(OneMapError):
+    """No such object, or none the caller may see."""
+
+
+class IllegalTransition(OneMapError):
+    """A case action that its current stage does not allow."""
+
+
+class StaleVersion(OneMapError):
+    """An If-Match version that is no longer the case's version."""
+
+
+class PreconditionRequired(OneMapError):
+    """A change sent without the version it was based on (If-Match)."""

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    CHAR,
     BigInteger,
     Boolean,
     Computed,
@@ -125,7 +126,9 @@ class Case(_Owned, Base):
 
     __tablename__ = "cases"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    category: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(
+        Text, ForeignKey("case_categories.code", onupdate="CASCADE")
+    )
     title: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, server_default=text("'reported'::text"))
@@ -135,8 +138,19 @@ class Case(_Owned, Base):
     reporter_name: Mapped[str | None] = mapped_column(Text)
     reporter_phone: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(_geom("POINT"), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    source: Mapped[str] = mapped_column(Text, server_default=text("'import'::text"))
+    address: Mapped[str | None] = mapped_column(Text)
+    respond_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    close_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
     __table_args__ = (
         Index("cases_geom_idx", "geom", postgresql_using="gist"),
+        Index("cases_category_idx", "category"),
         Index("cases_grid_idx", "grid_id"),
         Index("cases_reported_idx", "reported_at"),
         Index("cases_status_idx", "status"),
@@ -227,3 +241,48 @@ class GridCaseCount(Base):
     )
     status: Mapped[str] = mapped_column(Text, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
+
+
+class CaseCategory(Base):
+    """A minor class (小类) of cases with its major class (大类) and deadlines in hours."""
+
+    __tablename__ = "case_categories"
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    major: Mapped[str] = mapped_column(Text)
+    major_label: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(Text)
+    respond_hours: Mapped[int] = mapped_column(Integer)
+    close_hours: Mapped[int] = mapped_column(Integer)
+
+
+class User(Base):
+    """Someone who holds a bearer token (stored as its SHA-256) and a role."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    role: Mapped[str] = mapped_column(Text)
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    token_hash: Mapped[str] = mapped_column(CHAR(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    disabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+class CaseHistory(Base):
+    """One transition of a case (append-only, enforced by a trigger)."""
+
+    __tablename__ = "case_history"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()")
+    )
+    actor: Mapped[str] = mapped_column(Text)
+    actor_role: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    from_status: Mapped[str | None] = mapped_column(Text)
+    to_status: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("case_history_case_idx", "case_id", "id"),)

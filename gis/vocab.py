@@ -15,19 +15,37 @@ CASE_STATUSES = {
     "evaluated": "综合评价",
 }
 
-# A provisional flat list; the two-level GB/T 30428 scheme arrives with the case lifecycle.
-CASE_CATEGORIES = {
-    "dispute": "矛盾纠纷",
-    "public_safety": "公共安全隐患",
-    "waterlogging": "内涝积水",
-    "illegal_construction": "违法建设",
-    "sanitation": "环境卫生",
-    "road_facility": "道路设施",
-    "noise": "噪声扰民",
-    "fire_hazard": "消防隐患",
+# Case categories in the two-level scheme of GB/T 30428 (大类/小类), for social-governance
+# cases. A case carries its minor class; each major class groups minors. The deadlines are
+# defaults (hours to respond, hours to close) that migration 0004 seeds into
+# case_categories, where they can be changed (`onemap categories set`).
+CASE_MAJORS = {
+    "disputes": "矛盾纠纷",
+    "safety": "安全隐患",
+    "environment": "市容环境",
+    "construction": "违法建设",
+    "facilities": "市政设施",
     "livelihood": "民生服务",
-    "greening": "园林绿化",
 }
+# minor code: (major code, label, respond hours, close hours)
+CASE_MINORS = {
+    "dispute": ("disputes", "矛盾纠纷", 24, 168),
+    "neighbour_dispute": ("disputes", "邻里纠纷", 24, 168),
+    "land_dispute": ("disputes", "土地山林纠纷", 48, 720),
+    "labour_dispute": ("disputes", "劳资纠纷", 24, 336),
+    "public_safety": ("safety", "公共安全隐患", 2, 48),
+    "fire_hazard": ("safety", "消防隐患", 2, 24),
+    "gas_hazard": ("safety", "燃气隐患", 1, 24),
+    "sanitation": ("environment", "环境卫生", 4, 48),
+    "noise": ("environment", "噪声扰民", 2, 24),
+    "greening": ("environment", "园林绿化", 24, 168),
+    "illegal_construction": ("construction", "违法建设", 24, 720),
+    "road_facility": ("facilities", "道路设施", 12, 120),
+    "waterlogging": ("facilities", "内涝积水", 1, 12),
+    "livelihood": ("livelihood", "民生服务", 24, 168),
+}
+CASE_CATEGORIES = {code: label for code, (_, label, _, _) in CASE_MINORS.items()}
+
 
 HOTSPOT_KINDS = {"waterlogging": "内涝点", "hazard": "隐患点"}
 RISK_LEVELS = {"low": "低", "medium": "中", "high": "高", "severe": "极高"}

@@ -59,10 +59,12 @@ def write_city(
 def empty_layers(engine: Engine) -> None:
     """Delete every row of every layer (the schema stays)."""
     with engine.begin() as conn:
+        # case_history is append-only; a whole-demo reset is the one deliberate exception.
+        conn.execute(sa.text("SET LOCAL onemap.reset = 'on'"))
         conn.execute(
             sa.text(
-                "TRUNCATE regions, grids, units, cases, hotspots, parcels, stations "
-                "RESTART IDENTITY CASCADE"
+                "TRUNCATE regions, grids, units, cases, case_history, hotspots, parcels, "
+                "stations RESTART IDENTITY CASCADE"
             )
         )
 

@@ -1,0 +1,231 @@
+"""Cases: intake, listing, one case, actions with If-Match, history, public counts and the
+live stream. Thin: parses, authorises (api/auth.py) and calls gis/casework.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import psycopg
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Connection
+
+from api.auth import ActorDep
+from api.deps import EngineDep
+from gis import casework
+from gis.casework import Actor, CaseFilter, NewCase
+from gis.errors import InvalidInput, NotAuthenticated
+from gis.lifecycle import ACTIONS
+from gis.vocab import CASE_STATUSES
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+T = TypeVar("T")
+KEEPALIVE_S = 15.0
+
+
+async def _in_tx(engine: Any, fn: Callable[[Connection], T]) -> T:
+    def run() -> T:
+        with engine.begin() as conn:
+            return fn(conn)
+
+    return await run_in_threadpool(run)
+
+
+def _case_response(case: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(
+        case,
+        status_code=status,
+        headers={"ETag": f'"{case["version"]}"', "Cache-Control": "private, no-store"},
+    )
+
+
+class Location(BaseModel):
+    lon: float | None = Field(None, description="longitude (geographic CRSs)", examples=[119.01])
+    lat: float | None = Field(None, description="latitude", examples=[25.43])
+    x: float | None = Field(None, description="easting in metres (Gauss-Krüger CRSs)")
+    y: float | None = Field(None, description="northing in metres")
+    crs: str | None = Field(None, description="as for /api/v1/locate", examples=["GCJ02"])
+
+
+class Reporter(BaseModel):
+    name: str | None = Field(None, examples=["张三"])
+    phone: str | None = Field(None, examples=["138-0000-0000"])
+
+
+class CaseIn(BaseModel):
+    category: str = Field(..., description="a minor class code (GET /api/v1/cases/categories)")
+    title: str = Field(..., examples=["小区门口积水严重"])
+    description: str | None = None
+    location: Location
+    reporter: Reporter | None = None
+    address: str | None = None
+
+
+class ActionIn(BaseModel):
+    action: str = Field(..., description=f"one of {', '.join(ACTIONS)}", examples=["dispatch"])
+    note: str | None = Field(None, examples=["派至网格长处理"])
+
+
+def _xy(loc: Location) -> tuple[float, float]:
+    if loc.lon is not None and loc.lat is not None and loc.x is None and loc.y is None:
+        return loc.lon, loc.lat
+    if loc.x is not None and loc.y is not None and loc.lon is None and loc.lat is None:
+        return loc.x, loc.y
+    raise InvalidInput("location: give lon and lat (or x and y for a Gauss-Krüger crs), not both")
+
+
+@router.get("/categories", summary="Case categories (major/minor classes) and their deadlines")
+async def categories(engine: EngineDep) -> Any:
+    return await _in_tx(engine, casework.categories)
+
+
+@router.get("/counts", summary="Cases per grid, in all and open (public: no case details)")
+async def counts(engine: EngineDep) -> Any:
+    return {"grids": await _in_tx(engine, casework.counts_by_grid)}
+
+
+@router.post("", status_code=201, summary="Report a case; it is owned by the grid covering it")
+async def create(body: CaseIn, actor: ActorDep, engine: EngineDep) -> JSONResponse:
+    x, y = _xy(body.location)
+    new = NewCase(
+        category=body.category,
+        title=body.title,
+        x=x,
+        y=y,
+        crs=body.location.crs,
+        description=body.description,
+        reporter_name=body.reporter.name if body.reporter else None,
+        reporter_phone=body.reporter.phone if body.reporter else None,
+        address=body.address,
+    )
+    case = await _in_tx(engine, lambda c: casework.create_case(c, new, actor))
+    response = _case_response(case, 201)
+    response.headers["Location"] = f"/api/v1/cases/{case['id']}"
+    return response
+
+
+def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    if raw is None:
+        return None
+    try:
+        parts = tuple(float(v) for v in raw.split(","))
+    except ValueError:
+        raise InvalidInput(f"bbox {raw[:60]!r}: give minlon,minlat,maxlon,maxlat") from None
+    if len(parts) != 4 or not (
+        -180 <= parts[0] <= parts[2] <= 180 and -90 <= parts[1] <= parts[3] <= 90
+    ):
+        raise InvalidInput(f"bbox {raw[:60]!r}: give minlon,minlat,maxlon,maxlat in degrees")
+    return parts  # type: ignore[return-value]
+
+
+@router.get("", summary="Cases you may see, filtered and paged (newest first)")
+async def list_cases(
+    actor: ActorDep,
+    engine: EngineDep,
+    status: str | None = Query(None, description=", ".join(CASE_STATUSES)),
+    category: str | None = None,
+    grid: str | None = Query(None, description="grid code", max_length=15),
+    overdue: bool | None = None,
+    bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat"),
+    reported_after: datetime | None = None,
+    reported_before: datetime | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> Any:
+    if status is not None and status not in CASE_STATUSES:
+        raise InvalidInput(f"unknown status {status[:30]!r}: use one of {', '.join(CASE_STATUSES)}")
+    f = CaseFilter(
+        status=status,
+        category=category,
+        grid=grid,
+        overdue=overdue,
+        bbox=_bbox(bbox),
+        reported_after=reported_after,
+        reported_before=reported_before,
+        limit=limit,
+        offset=offset,
+    )
+    items, total = await _in_tx(engine, lambda c: casework.list_cases(c, f, actor))
+    return JSONResponse(
+        {"cases": items, "total": total, "limit": limit, "offset": offset},
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@router.get("/stream", summary="Server-sent events: new and changed cases (LISTEN/NOTIFY)")
+async def stream(request: Request, actor: ActorDep, engine: EngineDep) -> StreamingResponse:
+    if actor.role == "public":
+        raise NotAuthenticated("the case stream needs a token (Authorization: Bearer ...)")
+    conninfo = engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
+    conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+    await conn.execute("LISTEN onemap_cases")
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            yield "retry: 3000\n: listening for case changes\n\n"
+            while True:
+                async for note in conn.notifies(timeout=KEEPALIVE_S):
+                    event = json.loads(note.payload)
+                    if _visible(event, actor):
+                        yield (
+                            f"event: case\nid: {event['id']}.{event['version']}\n"
+                            f"data: {note.payload}\n\n"
+                        )
+                if await request.is_disconnected():
+                    return
+                yield ": keep-alive\n\n"
+        finally:
+            await conn.close()
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _visible(event: dict[str, Any], actor: Actor) -> bool:
+    return actor.role != "grid_worker" or event.get("grid_code") == actor.grid_code
+
+
+@router.get("/{case_id}", summary="One case (ETag: its version)")
+async def get_case(case_id: int, actor: ActorDep, engine: EngineDep) -> JSONResponse:
+    return _case_response(await _in_tx(engine, lambda c: casework.get_case(c, case_id, actor)))
+
+
+@router.post(
+    "/{case_id}/actions",
+    summary="Move a case on: register, cancel, dispatch, start, respond, close, rework, evaluate",
+    responses={
+        409: {"description": "not allowed at this stage (the allowed actions are named)"},
+        412: {"description": "If-Match is not the case's current version"},
+        428: {"description": "If-Match is missing"},
+    },
+)
+async def act(
+    case_id: int,
+    body: ActionIn,
+    actor: ActorDep,
+    engine: EngineDep,
+    if_match: str | None = Header(None, description='the ETag of the case, e.g. "3"'),
+) -> JSONResponse:
+    case = await _in_tx(
+        engine, lambda c: casework.act(c, case_id, body.action, body.note, actor, if_match)
+    )
+    return _case_response(case)
+
+
+@router.get("/{case_id}/history", summary="Every transition of a case, oldest first")
+async def history(case_id: int, actor: ActorDep, engine: EngineDep) -> Any:
+    rows = await _in_tx(engine, lambda c: casework.history(c, case_id, actor))
+    return JSONResponse(
+        {"case_id": case_id, "history": rows}, headers={"Cache-Control": "private, no-store"}
+    )
+
+
+__all__ = ["router", "Response"]

@@ -1,0 +1,232 @@
+"""An Open311 GeoReport v2 front (http://wiki.open311.org/GeoReport_v2) for hotline systems
+and existing Open311 clients: services, requests (GET and POST) and one request.
+
+The seven stages map onto Open311's open/closed, with the stage in status_notes. POST takes
+the api_key the specification asks for (a token whose role may file cases); the GET views
+follow the roles of the rest of the API (api_key or a bearer token). Errors are Open311's
+list of {code, description}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
+
+from api.auth import actor_for, bearer
+from api.deps import EngineDep
+from gis import casework
+from gis.casework import Actor, CaseFilter, NewCase
+from gis.errors import InvalidInput, NotAuthenticated, NotFound, OneMapError
+from gis.lifecycle import OPEN
+from gis.vocab import CASE_STATUSES
+
+router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
+STATUS_CODES = {
+    "InvalidInput": 400,
+    "NotAuthenticated": 403,  # GeoReport v2: an invalid api_key is a 403
+    "Forbidden": 403,
+    "NotFound": 404,
+}
+
+
+def _error(status: int, description: str) -> JSONResponse:
+    return JSONResponse([{"code": status, "description": description}], status_code=status)
+
+
+async def _run(engine: Any, fn: Callable[[Connection], Any]) -> Any:
+    def run() -> Any:
+        with engine.begin() as conn:
+            return fn(conn)
+
+    return await run_in_threadpool(run)
+
+
+async def _actor(request: Request, engine: Any, api_key: str | None) -> Actor:
+    token = api_key if api_key else bearer(request)
+    return await actor_for(engine, token)
+
+
+def _service_request(case: dict[str, Any]) -> dict[str, Any]:
+    stage = case["status"]
+    return {
+        "service_request_id": str(case["id"]),
+        "status": "open" if stage in OPEN else "closed",
+        "status_notes": f"{CASE_STATUSES[stage]} ({stage})",
+        "service_name": case["category_label"],
+        "service_code": case["category"],
+        "description": case["description"] or case["title"],
+        "agency_responsible": case["grid"]["name"] if case["grid"] else None,
+        "service_notice": None,
+        "requested_datetime": case["reported_at"],
+        "updated_datetime": case["updated_at"],
+        "expected_datetime": case["close_by"],
+        "address": case["address"],
+        "address_id": None,
+        "zipcode": None,
+        "lat": case["lat"],
+        "long": case["lon"],
+        "media_url": None,
+    }
+
+
+def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into Open311 error lists."""
+    import functools
+
+    @functools.wraps(fn)
+    async def inner(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except OneMapError as exc:
+            return _error(STATUS_CODES.get(type(exc).__name__, 400), str(exc))
+
+    return inner
+
+
+@router.get("/services.json", summary="The case categories as Open311 services")
+@_wrap
+async def services(engine: EngineDep) -> Any:
+    rows = await _run(engine, casework.categories)
+    return [
+        {
+            "service_code": r["code"],
+            "service_name": r["label"],
+            "description": f"{r['major_label']} / {r['label']}: respond within "
+            f"{r['respond_hours']} h, close within {r['close_hours']} h",
+            "metadata": False,
+            "type": "realtime",
+            "keywords": r["code"].replace("_", ","),
+            "group": r["major_label"],
+        }
+        for r in rows
+    ]
+
+
+def _float(form: Any, name: str) -> float:
+    raw = form.get(name)
+    if raw is None or str(raw).strip() == "":
+        raise InvalidInput(f"{name} is required: OneMap files requests by coordinates (lat, long)")
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}={str(raw)[:30]!r} is not a number") from None
+
+
+@router.post("/requests.json", summary="File a service request (form fields of GeoReport v2)")
+@_wrap
+async def create_request(request: Request, engine: EngineDep) -> Any:
+    content_type = request.headers.get("content-type", "")
+    if "json" in content_type:
+        try:
+            form: Any = await request.json()
+        except ValueError:
+            raise InvalidInput("the body is not valid JSON") from None
+        if not isinstance(form, dict):
+            raise InvalidInput("the body must be a JSON object of GeoReport v2 fields")
+    else:
+        form = await request.form()
+    api_key = form.get("api_key") or request.query_params.get("api_key")
+    if not api_key:
+        raise NotAuthenticated("api_key is required to file a request (ask an admin for one)")
+    actor = await _actor(request, engine, str(api_key))
+    name = " ".join(
+        str(form.get(k)).strip() for k in ("last_name", "first_name") if form.get(k)
+    ).strip()
+    description = str(form.get("description") or "").strip()
+    service = str(form.get("service_code") or "").strip()
+    if not service:
+        raise InvalidInput("service_code is required (GET services.json lists them)")
+    new = NewCase(
+        category=service,
+        title=(description[:60] or service) if description else service,
+        x=_float(form, "long"),
+        y=_float(form, "lat"),
+        crs=str(form.get("crs")) if form.get("crs") else None,
+        description=description or None,
+        reporter_name=name or None,
+        reporter_phone=str(form.get("phone")).strip() if form.get("phone") else None,
+        address=str(form.get("address_string")).strip() if form.get("address_string") else None,
+    )
+    case = await _run(engine, lambda c: casework.create_case(c, new, actor, source="open311"))
+    notice = (
+        f"filed to grid {case['grid']['code']}; respond by {case['respond_by']}"
+        if case["grid"]
+        else "filed"
+    )
+    return JSONResponse(
+        [{"service_request_id": str(case["id"]), "service_notice": notice, "account_id": None}],
+        status_code=201,
+    )
+
+
+def _when(raw: str | None, name: str) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name}={raw[:40]!r} is not a W3C date-time") from None
+    if value.tzinfo is None:
+        raise InvalidInput(f"{name}={raw[:40]!r} needs a time zone (Z or +08:00)")
+    return value
+
+
+@router.get("/requests.json", summary="Service requests you may see (GeoReport v2 filters)")
+@_wrap
+async def list_requests(
+    request: Request,
+    engine: EngineDep,
+    api_key: str | None = None,
+    service_request_id: str | None = None,
+    service_code: str | None = None,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    status: str | None = None,
+) -> Any:
+    actor = await _actor(request, engine, api_key)
+    if status not in (None, "open", "closed"):
+        raise InvalidInput(f"status={status[:20]!r}: use open or closed")
+    if service_request_id:
+        ids = []
+        for part in service_request_id.split(",")[:100]:
+            if not part.strip().isdigit():
+                raise InvalidInput(f"service_request_id {part[:20]!r} is not a request id")
+            ids.append(int(part))
+
+        def visible(conn: Connection) -> list[dict[str, Any]]:
+            found = []
+            for i in ids:
+                try:
+                    found.append(casework.get_case(conn, i, actor))
+                except NotFound:
+                    continue
+            return found
+
+        return [_service_request(c) for c in await _run(engine, visible)]
+    f = CaseFilter(
+        category=service_code,
+        open=None if status is None else status == "open",
+        reported_after=_when(start_date, "start_date"),
+        reported_before=_when(end_date, "end_date"),
+        limit=1000,
+    )
+    cases, _ = await _run(engine, lambda c: casework.list_cases(c, f, actor))
+    return [_service_request(c) for c in cases]
+
+
+@router.get("/requests/{request_id}.json", summary="One service request")
+@_wrap
+async def get_request(
+    request_id: str, request: Request, engine: EngineDep, api_key: str | None = None
+) -> Any:
+    actor = await _actor(request, engine, api_key)
+    if not request_id.isdigit() or len(request_id) > 18:
+        raise NotFound(f"no request {request_id[:20]!r}")
+    case = await _run(engine, lambda c: casework.get_case(c, int(request_id), actor))
+    return [_service_request(case)]

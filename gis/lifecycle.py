@@ -1,0 +1,67 @@
+"""The case lifecycle (GB/T 30428 stages): which action leads from which stage to which, and
+which roles may take it. Pure rules; gis/casework.py applies them to the database.
+
+reported (信息收集) -> registered (案卷建立) or cancelled (作废) -> dispatched (任务派遣)
+-> in_progress (任务处理) -> responded (处理反馈) -> closed (核查结案), or back to
+dispatched for rework -> evaluated (综合评价).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gis.errors import Forbidden, IllegalTransition
+
+ROLES = ("public", "dispatcher", "grid_worker", "analyst", "admin")
+DISPATCHERS = ("dispatcher",)
+HANDLERS = ("dispatcher", "grid_worker")  # the handling stages: a grid's own worker acts
+OPEN = ("reported", "registered", "dispatched", "in_progress", "responded")
+CLOSED = ("closed", "evaluated", "cancelled")
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    from_: tuple[str, ...]
+    to: str
+    roles: tuple[str, ...]
+    label: str
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action("register", ("reported",), "registered", DISPATCHERS, "案卷建立 register"),
+        Action("cancel", ("reported",), "cancelled", DISPATCHERS, "作废 cancel"),
+        Action("dispatch", ("registered",), "dispatched", DISPATCHERS, "任务派遣 dispatch"),
+        Action("start", ("dispatched",), "in_progress", HANDLERS, "任务处理 start handling"),
+        Action("respond", ("in_progress",), "responded", HANDLERS, "处理反馈 respond"),
+        Action("close", ("responded",), "closed", DISPATCHERS, "核查结案 verify and close"),
+        Action("rework", ("responded",), "dispatched", DISPATCHERS, "返工 send back"),
+        Action("evaluate", ("closed",), "evaluated", DISPATCHERS, "综合评价 evaluate"),
+    )
+}
+
+
+def allowed(status: str, role: str) -> list[str]:
+    """The actions `role` may take on a case at `status`."""
+    return [a.name for a in ACTIONS.values() if status in a.from_ and role in a.roles]
+
+
+def next_status(status: str, action: str, role: str) -> str:
+    """The stage `action` leads to, or an error naming what is allowed instead."""
+    act = ACTIONS.get(action)
+    if act is None:
+        raise IllegalTransition(f"unknown action {action[:40]!r}: use one of {', '.join(ACTIONS)}")
+    if status not in act.from_:
+        here = allowed(status, "dispatcher") if role != "grid_worker" else allowed(status, role)
+        raise IllegalTransition(
+            f"cannot {action} a case that is {status}: {action} applies to "
+            f"{' or '.join(act.from_)} cases; allowed now: {', '.join(here) or 'nothing (final)'}"
+        )
+    if role not in act.roles:
+        raise Forbidden(
+            f"a {role} may not {action} cases ({', '.join(act.roles)} may); "
+            f"allowed for you now: {', '.join(allowed(status, role)) or 'nothing'}"
+        )
+    return act.to

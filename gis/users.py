@@ -1,0 +1,68 @@
+"""Users and their bearer tokens: a token is shown once and stored as its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gis.casework import Actor
+from gis.errors import InvalidInput, NotAuthenticated
+
+USER_ROLES = ("dispatcher", "grid_worker", "analyst", "admin")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(conn: Connection, name: str, role: str, grid_code: str | None = None) -> str:
+    """Create a user (or give an existing one a new token); the new token, shown once."""
+    if role not in USER_ROLES:
+        raise InvalidInput(f"unknown role {role!r}: use one of {', '.join(USER_ROLES)}")
+    if (role == "grid_worker") != (grid_code is not None):
+        raise InvalidInput("a grid_worker needs --grid CODE (their grid); other roles take no grid")
+    if grid_code is not None:
+        found = conn.execute(
+            sa.text("SELECT 1 FROM grids WHERE code = :g AND valid_to IS NULL"), {"g": grid_code}
+        ).first()
+        if found is None:
+            raise InvalidInput(f"no current grid {grid_code!r}: give a 15-digit grid code")
+    if not name.strip() or len(name) > 50:
+        raise InvalidInput("a user's name must be 1 to 50 characters")
+    token = "om_" + secrets.token_urlsafe(32)
+    conn.execute(
+        sa.text(
+            """
+            INSERT INTO users (name, role, grid_code, token_hash) VALUES (:n, :r, :g, :h)
+            ON CONFLICT (name) DO UPDATE
+               SET role = excluded.role, grid_code = excluded.grid_code,
+                   token_hash = excluded.token_hash, disabled = false
+            """
+        ),
+        {"n": name.strip(), "r": role, "g": grid_code, "h": token_hash(token)},
+    )
+    return token
+
+
+def disable_user(conn: Connection, name: str) -> None:
+    done = conn.execute(sa.text("UPDATE users SET disabled = true WHERE name = :n"), {"n": name})
+    if done.rowcount == 0:
+        raise InvalidInput(f"no user {name!r}")
+
+
+def authenticate(conn: Connection, token: str) -> Actor:
+    """The actor holding `token`, or NotAuthenticated (the token itself is never echoed)."""
+    if not token or len(token) > 200:
+        raise NotAuthenticated("the token is empty or too long: send Authorization: Bearer TOKEN")
+    row = conn.execute(
+        sa.text("SELECT name, role, grid_code, disabled FROM users WHERE token_hash = :h"),
+        {"h": token_hash(token)},
+    ).first()
+    if row is None:
+        raise NotAuthenticated("unknown token: ask an admin for one (onemap users add)")
+    if row.disabled:
+        raise NotAuthenticated(f"the token of user {row.name!r} is disabled")
+    return Actor(row.name, row.role, row.grid_code)
