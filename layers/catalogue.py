@@ -64,6 +64,10 @@ class Layer:
     datetime_prop: str | None = None
     aggregate_below: int | None = None  # below this zoom, tiles carry counts per grid
     tile_cap: int | None = None  # at most this many features in one tile (newest first)
+    # The owning grid's code (SQL): a grid worker reads only rows where it is their grid.
+    grid_scope: str | None = None
+    # Roles that may read features; others get counts per grid (tiles) or a 401/403 (items).
+    feature_readers: tuple[str, ...] = ROLES
 
     @property
     def is_point(self) -> bool:
@@ -203,6 +207,8 @@ CATALOGUE: dict[str, Layer] = {
             datetime_prop="reported_at",
             aggregate_below=15,
             tile_cap=3000,
+            grid_scope="g.code",
+            feature_readers=("dispatcher", "grid_worker", "analyst", "admin"),
         ),
         Layer(
             id="hotspots",

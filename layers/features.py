@@ -16,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gis.casework import PUBLIC, Actor
+from gis.errors import Forbidden, NotAuthenticated
 from layers.catalogue import Layer
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
@@ -147,9 +149,23 @@ def parse_items_query(
     return q
 
 
-def _where(layer: Layer, q: ItemsQuery) -> tuple[str, dict[str, Any]]:
-    clauses: list[str] = [layer.where]
-    binds: dict[str, Any] = {}
+def access(layer: Layer, actor: Actor) -> tuple[str, dict[str, Any]]:
+    """The SQL condition limiting `layer` to what `actor` may read, or an error."""
+    if actor.role not in layer.feature_readers:
+        if actor.role == "public":
+            raise NotAuthenticated(
+                f"{layer.id} features need a token (Authorization: Bearer ...); the public "
+                f"sees counts per grid (/tiles/{layer.id}/..., /api/v1/cases/counts)"
+            )
+        raise Forbidden(f"a {actor.role} may not read {layer.id}")
+    if actor.role == "grid_worker" and layer.grid_scope:
+        return f"{layer.grid_scope} = :scope_grid", {"scope_grid": actor.grid_code}
+    return "TRUE", {}
+
+
+def _where(layer: Layer, q: ItemsQuery, actor: Actor) -> tuple[str, dict[str, Any]]:
+    scope, binds = access(layer, actor)
+    clauses: list[str] = [layer.where, scope]
     if q.bbox is not None:
         clauses.append(
             "t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AND "
@@ -187,10 +203,11 @@ def _feature(fid: Any, geometry: str, properties: str) -> str:
 
 
 def items(
-    conn: Connection, layer: Layer, q: ItemsQuery, role: str = "public"
+    conn: Connection, layer: Layer, q: ItemsQuery, actor: Actor = PUBLIC
 ) -> tuple[list[str], int]:
     """One page of features (GeoJSON texts, in id order) and how many match in all."""
-    where, binds = _where(layer, q)
+    role = actor.role
+    where, binds = _where(layer, q, actor)
     fid = layer.prop(layer.id_prop).sql
     rows = conn.execute(
         sa.text(f"{_select(layer, role)} WHERE {where} ORDER BY {fid} LIMIT :lim OFFSET :off"),
@@ -202,8 +219,9 @@ def items(
     return [_feature(*row) for row in rows], int(matched)
 
 
-def item(conn: Connection, layer: Layer, feature_id: str, role: str = "public") -> str | None:
+def item(conn: Connection, layer: Layer, feature_id: str, actor: Actor = PUBLIC) -> str | None:
     """One feature's GeoJSON text, or None."""
+    scope, binds = access(layer, actor)
     id_prop = layer.prop(layer.id_prop)
     if id_prop.type == "integer":
         if not feature_id.isdigit() or len(feature_id) > 18:
@@ -212,8 +230,10 @@ def item(conn: Connection, layer: Layer, feature_id: str, role: str = "public") 
     else:
         value = feature_id
     row = conn.execute(
-        sa.text(f"{_select(layer, role)} WHERE {layer.where} AND {id_prop.sql} = :fid"),
-        {"fid": value},
+        sa.text(
+            f"{_select(layer, actor.role)} WHERE {layer.where} AND {scope} AND {id_prop.sql} = :fid"
+        ),
+        {"fid": value, **binds},
     ).first()
     return _feature(*row) if row else None
 

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy.engine import Connection
 
+from gis.casework import PUBLIC, Actor
 from layers import features
 from layers.catalogue import CATALOGUE, Layer, get_layer
 
@@ -130,12 +131,13 @@ def items_page(
     base: str,
     layer_id: str,
     params: Mapping[str, Sequence[str]],
-    role: str = "public",
+    actor: Actor = PUBLIC,
 ) -> str:
     """The items FeatureCollection as text (features are built by PostGIS)."""
     layer = get_layer(layer_id)
-    q = features.parse_items_query(layer, params, role)
-    found, matched = features.items(conn, layer, q, role)
+    features.access(layer, actor)
+    q = features.parse_items_query(layer, params, actor.role)
+    found, matched = features.items(conn, layer, q, actor)
     url = f"{base}/ogc/collections/{layer.id}/items"
     kept = {k: v[0] for k, v in params.items() if k not in ("offset", "limit")}
 
@@ -161,10 +163,10 @@ def items_page(
 
 
 def item_doc(
-    conn: Connection, base: str, layer_id: str, feature_id: str, role: str = "public"
+    conn: Connection, base: str, layer_id: str, feature_id: str, actor: Actor = PUBLIC
 ) -> str | None:
     layer = get_layer(layer_id)
-    text = features.item(conn, layer, feature_id, role)
+    text = features.item(conn, layer, feature_id, actor)
     if text is None:
         return None
     url = f"{base}/ogc/collections/{layer.id}"

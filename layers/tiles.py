@@ -22,7 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gis.casework import PUBLIC, Actor
+from gis.errors import Forbidden, NotAuthenticated
 from layers.catalogue import OPEN_STATUSES, Layer, get_layer
+from layers.features import access
 
 EXTENT, BUFFER = 4096, 64  # MVT tile extent and buffer, in tile units
 MAX_ZOOM = 22
@@ -80,10 +83,15 @@ _ENVELOPES = (
 )
 
 
-def _features_sql(layer: Layer, role: str, tile: Tile, geom_sql: str) -> str:
-    cols = ", ".join([f"{geom_sql} AS geom", *_tile_props(layer, role)])
+def _features_sql(layer: Layer, actor: Actor, geom_sql: str) -> tuple[str, dict[str, Any]]:
+    scope, binds = access(layer, actor)
+    cols = ", ".join([f"{geom_sql} AS geom", *_tile_props(layer, actor.role)])
     order = f" ORDER BY {layer.prop(layer.id_prop).sql} DESC LIMIT :cap" if layer.tile_cap else ""
-    return f"SELECT {cols} FROM {layer.source}, b WHERE {layer.where} AND t.geom && b.e4326{order}"
+    sql = (
+        f"SELECT {cols} FROM {layer.source}, b "
+        f"WHERE {layer.where} AND {scope} AND t.geom && b.e4326{order}"
+    )
+    return sql, binds
 
 
 def _aggregate_sql(geom_sql: str) -> str:
@@ -117,43 +125,61 @@ def _binds(tile: Tile, layer: Layer, margin: float) -> dict[str, Any]:
     return binds
 
 
-def aggregated(layer: Layer, tile: Tile) -> bool:
-    return layer.aggregate_below is not None and tile.z < layer.aggregate_below
+def aggregated(layer: Layer, tile: Tile, actor: Actor = PUBLIC) -> bool:
+    """Counts per grid: below the layer's aggregation zoom, and at every zoom for a role
+    that may not read its features (the public sees case counts, never cases)."""
+    if layer.aggregate_below is None:
+        return False
+    return tile.z < layer.aggregate_below or actor.role not in layer.feature_readers
 
 
-def mvt(conn: Connection, layer: Layer, tile: Tile, role: str = "public") -> bytes:
+def _readable(layer: Layer, actor: Actor) -> bool:
+    try:
+        access(layer, actor)
+    except (NotAuthenticated, Forbidden):
+        return False
+    return True
+
+
+def mvt(conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC) -> bytes:
     """The layer's Mapbox Vector Tile (possibly empty bytes)."""
     if tile.z < layer.min_zoom:
         return b""
     mvt_geom = "ST_AsMVTGeom(ST_Transform({g}, 3857), b.e3857, {e}, {buf}, true)"
-    if aggregated(layer, tile):
+    scope: dict[str, Any] = {}
+    if aggregated(layer, tile, actor):
         geom = mvt_geom.format(g="g.label_point", e=EXTENT, buf=BUFFER)
         inner = _aggregate_sql(geom)
+    elif not _readable(layer, actor):
+        return b""
     else:
         geom = mvt_geom.format(g=_simplified(layer), e=EXTENT, buf=BUFFER)
-        inner = _features_sql(layer, role, tile, geom)
+        inner, scope = _features_sql(layer, actor, geom)
     sql = (
         f"WITH b AS ({_ENVELOPES}) "
         f"SELECT ST_AsMVT(q, :name, {EXTENT}, 'geom') FROM ({inner}) q WHERE q.geom IS NOT NULL"
     )
-    binds = {**_binds(tile, layer, BUFFER / EXTENT), "name": layer.id}
+    binds = {**_binds(tile, layer, BUFFER / EXTENT), "name": layer.id, **scope}
     return bytes(conn.execute(sa.text(sql), binds).scalar_one() or b"")
 
 
-def geojson(conn: Connection, layer: Layer, tile: Tile, role: str = "public") -> bytes:
+def geojson(conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC) -> bytes:
     """The layer's features in the tile (clipped to it plus a buffer), as GeoJSON text."""
     if tile.z < layer.min_zoom:
         return b""
     digits = max(0, min(7, math.ceil(-math.log10(tile.pixel_deg)) + 1))
     margin = BUFFER / EXTENT
-    if aggregated(layer, tile):
+    scope: dict[str, Any] = {}
+    if aggregated(layer, tile, actor):
         inner = _aggregate_sql("g.label_point")
         props = "json_build_object('grid_code', q.grid_code, 'cases', q.cases, 'open', q.open)"
         fid = "q.grid_code"
+    elif not _readable(layer, actor):
+        return b""
     else:
         clip = "ST_ClipByBox2D({g}, b.e4326)" if not layer.is_point else "{g}"
-        inner = _features_sql(layer, role, tile, clip.format(g=_simplified(layer)))
-        names = [p.name for p in layer.visible(role) if p.in_tiles]
+        inner, scope = _features_sql(layer, actor, clip.format(g=_simplified(layer)))
+        names = [p.name for p in layer.visible(actor.role) if p.in_tiles]
         props = "json_build_object(" + ", ".join(f"'{n}', q.{n}" for n in names) + ")"
         fid = f"q.{layer.id_prop}"
     sql = (
@@ -162,7 +188,7 @@ def geojson(conn: Connection, layer: Layer, tile: Tile, role: str = "public") ->
         f"{fid}, 'geometry', ST_AsGeoJSON(q.geom, {digits})::json, 'properties', "
         f"{props})::text, ','), '') FROM ({inner}) q WHERE NOT ST_IsEmpty(q.geom)"
     )
-    body = str(conn.execute(sa.text(sql), _binds(tile, layer, margin)).scalar_one())
+    body = str(conn.execute(sa.text(sql), {**_binds(tile, layer, margin), **scope}).scalar_one())
     if not body:
         return b""
     return ('{"type":"FeatureCollection","features":[' + body + "]}").encode()
@@ -174,10 +200,13 @@ def versions(conn: Connection) -> dict[str, int]:
     return {tbl: int(v) for tbl, v in rows}
 
 
-def tile_key(layer: Layer, tile: Tile, fmt: str, role: str, table_versions: dict[str, int]) -> str:
-    """The cache key and ETag of a tile: its layer, address, format, role and data versions."""
+def tile_key(
+    layer: Layer, tile: Tile, fmt: str, actor: Actor, table_versions: dict[str, int]
+) -> str:
+    """The cache key and ETag of a tile: its layer, address, format, reader and data versions."""
     stamp = ",".join(f"{t}:{table_versions.get(t, 0)}" for t in layer.tables)
-    raw = f"{layer.id}/{tile.z}/{tile.x}/{tile.y}.{fmt}|{role}|{stamp}"
+    reader = f"{actor.role}:{actor.grid_code or ''}"
+    raw = f"{layer.id}/{tile.z}/{tile.x}/{tile.y}.{fmt}|{reader}|{stamp}"
     return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
 
 
@@ -212,14 +241,15 @@ CACHE = TileCache()
 
 
 def render(
-    conn: Connection, layer_id: str, tile: Tile, fmt: str, role: str = "public"
+    conn: Connection, layer_id: str, tile: Tile, fmt: str, actor: Actor = PUBLIC
 ) -> tuple[str, bytes]:
     """(ETag, body) of a tile, from the cache when the layer has not changed."""
     layer = get_layer(layer_id)
-    key = tile_key(layer, tile, fmt, role, versions(conn))
+    key = tile_key(layer, tile, fmt, actor, versions(conn))
     body = CACHE.get(key)
     if body is None:
-        body = mvt(conn, layer, tile, role) if fmt == "mvt" else geojson(conn, layer, tile, role)
+        make = mvt if fmt == "mvt" else geojson
+        body = make(conn, layer, tile, actor)
         CACHE.put(key, body)
     return key, body
 

@@ -162,3 +162,30 @@ def counts(engine: Engine) -> dict[str, int]:
     tables = ["regions", "grids", "units", "cases", "hotspots", "parcels", "stations"]
     with engine.connect() as conn:
         return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}  # noqa: S608
+
+
+@pytest.fixture(scope="session")
+def tokens(demo_ro: Engine) -> dict[str, str]:
+    """A token per role on the shared demo copy: dispatcher, analyst, admin, a grid worker
+    of the grid with most cases ("grid_worker") and one of another grid ("other_worker")."""
+    from gis.users import add_user
+
+    with demo_ro.begin() as conn:
+        busiest, other = conn.execute(
+            sa.text(
+                "SELECT g.code FROM grids g JOIN cases c ON c.grid_id = g.id "
+                "WHERE g.valid_to IS NULL GROUP BY g.code ORDER BY count(*) DESC, g.code LIMIT 2"
+            )
+        ).scalars()
+        out = {
+            role: add_user(conn, f"t-{role}", role) for role in ("dispatcher", "analyst", "admin")
+        }
+        out["grid_worker"] = add_user(conn, "t-worker", "grid_worker", busiest)
+        out["other_worker"] = add_user(conn, "t-other-worker", "grid_worker", other)
+        out["worker_grid"] = busiest
+        out["other_grid"] = other
+    return out
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from layers.catalogue import CATALOGUE
+from tests.conftest import bearer
 from tests.helpers import ServerProcess
 
 PERSONAL = re.compile(r"leader_|reporter_|contact_name|contact_phone|100-0000")
@@ -82,10 +83,15 @@ def test_paging_reads_every_grid_once(demo_server: ServerProcess, demo_ro: Engin
     assert pages == 4 and len(codes) == len(set(codes)) == total
 
 
-def test_filters_match_sql(demo_server: ServerProcess, demo_ro: Engine) -> None:
+def test_filters_match_sql(
+    demo_server: ServerProcess, demo_ro: Engine, tokens: dict[str, str]
+) -> None:
     base = demo_server.base + "/ogc/collections/cases/items"
+    analyst = bearer(tokens["analyst"])
     grid = _scalar(demo_ro, "SELECT g.code FROM cases c JOIN grids g ON g.id = c.grid_id LIMIT 1")
-    r = httpx.get(base, params={"grid_code": grid, "status": "closed", "limit": 1000}).json()
+    r = httpx.get(
+        base, params={"grid_code": grid, "status": "closed", "limit": 1000}, headers=analyst
+    ).json()
     expected = _scalar(
         demo_ro,
         "SELECT count(*) FROM cases c JOIN grids g ON g.id = c.grid_id "
@@ -95,12 +101,14 @@ def test_filters_match_sql(demo_server: ServerProcess, demo_ro: Engine) -> None:
     assert r["numberMatched"] == expected == len(r["features"])
     assert all(f["properties"]["grid_code"] == grid for f in r["features"])
 
-    r = httpx.get(base, params={"datetime": "2026-06-01T00:00:00Z/..", "limit": 1}).json()
+    r = httpx.get(
+        base, params={"datetime": "2026-06-01T00:00:00Z/..", "limit": 1}, headers=analyst
+    ).json()
     assert r["numberMatched"] == _scalar(
         demo_ro, "SELECT count(*) FROM cases WHERE reported_at >= '2026-06-01T00:00:00Z'"
     )
     bbox = "119.0,25.4,119.05,25.45"
-    r = httpx.get(base, params={"bbox": bbox, "limit": 10000}).json()
+    r = httpx.get(base, params={"bbox": bbox, "limit": 10000}, headers=analyst).json()
     assert r["numberMatched"] == _scalar(
         demo_ro,
         "SELECT count(*) FROM cases WHERE ST_Intersects(geom, "
@@ -111,23 +119,27 @@ def test_filters_match_sql(demo_server: ServerProcess, demo_ro: Engine) -> None:
         assert 119.0 <= lon <= 119.05 and 25.4 <= lat <= 25.45
         assert "reporter_name" not in f["properties"]
     # Above the maximum, the server serves the maximum.
-    r = httpx.get(base, params={"limit": 50000}).json()
+    r = httpx.get(base, params={"limit": 50000}, headers=analyst).json()
     assert r["numberReturned"] == 5000  # all of them: fewer than the maximum
     self_link = next(link["href"] for link in r["links"] if link["rel"] == "self")
     assert "limit=10000" in self_link
 
 
-def test_single_items(demo_server: ServerProcess, demo_ro: Engine) -> None:
+def test_single_items(demo_server: ServerProcess, demo_ro: Engine, tokens: dict[str, str]) -> None:
     code = _scalar(demo_ro, "SELECT min(code) FROM grids WHERE valid_to IS NULL")
     r = httpx.get(f"{demo_server.base}/ogc/collections/grids/items/{code}")
     assert r.status_code == 200 and r.json()["id"] == code
     assert r.json()["properties"]["code"] == code and not PERSONAL.search(r.text)
     case_id = _scalar(demo_ro, "SELECT min(id) FROM cases")
-    r = httpx.get(f"{demo_server.base}/ogc/collections/cases/items/{case_id}")
+    url = f"{demo_server.base}/ogc/collections/cases/items/{case_id}"
+    assert httpx.get(url).status_code == 401  # the public sees counts, not cases
+    r = httpx.get(url, headers=bearer(tokens["analyst"]))
     assert r.status_code == 200 and r.json()["id"] == case_id
     assert "reporter_phone" not in r.text
+    r = httpx.get(url, headers=bearer(tokens["dispatcher"]))
+    assert r.status_code == 200 and "reporter_phone" in r.json()["properties"]
     for path in ("grids/items/999999999999999", "cases/items/abc", "cases/items/99999999"):
-        r = httpx.get(f"{demo_server.base}/ogc/collections/{path}")
+        r = httpx.get(f"{demo_server.base}/ogc/collections/{path}", headers=bearer(tokens["admin"]))
         assert r.status_code == 404 and r.json()["description"]
 
 
@@ -153,12 +165,17 @@ BAD = [
 def test_bad_parameters_are_400s_naming_them(
     demo_server: ServerProcess,
     demo_ro: Engine,
+    tokens: dict[str, str],
     layer: str,
     params: dict[str, str],
     param: str,
     words: str,
 ) -> None:
-    r = httpx.get(f"{demo_server.base}/ogc/collections/{layer}/items", params=params)
+    r = httpx.get(
+        f"{demo_server.base}/ogc/collections/{layer}/items",
+        params=params,
+        headers=bearer(tokens["dispatcher"]),
+    )
     assert r.status_code == 400, r.text
     body = r.json()
     assert body["parameter"].startswith(param) and words in body["description"], body
@@ -173,7 +190,7 @@ def test_repeated_parameter_and_unknown_collection(demo_server: ServerProcess) -
 
 
 def test_gdal_lists_collections_and_reads_all_grids_in_pages(
-    demo_server: ServerProcess, demo_ro: Engine, tmp_path: Path
+    demo_server: ServerProcess, demo_ro: Engine, tmp_path: Path, tokens: dict[str, str]
 ) -> None:
     source = f"OAPIF:{demo_server.base}/ogc"
     listing = subprocess.run(
@@ -193,11 +210,16 @@ def test_gdal_lists_collections_and_reads_all_grids_in_pages(
     expected = _scalar(demo_ro, "SELECT count(*) FROM grids WHERE valid_to IS NULL")
     codes = {f["properties"]["code"] for f in got["features"]}
     assert len(got["features"]) == len(codes) == expected  # 1,002 grids over 7 pages
+    # Cases need a token: GDAL (and so QGIS) sends it as a header.
+    header = f"Authorization: Bearer {tokens['analyst']}"
     summary = subprocess.run(
-        ["ogrinfo", "-ro", "-so", source, "cases"], capture_output=True, text=True, check=True
+        ["ogrinfo", "-ro", "-so", "--config", "GDAL_HTTP_HEADERS", header, source, "cases"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "Feature Count: 5000" in summary
-    assert "reporter" not in summary
+    assert "reporter" not in summary  # the analyst sees no personal field
 
 
 def test_owslib_lists_and_reads(demo_server: ServerProcess) -> None:

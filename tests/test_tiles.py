@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from layers.catalogue import CATALOGUE
+from tests.conftest import bearer
 from tests.helpers import ServerProcess
 
 INSIDE = (119.01, 25.43)
@@ -106,10 +107,41 @@ def test_cases_are_counts_per_grid_below_zoom_15(
             ).all()
         )
     assert {k: got[k] for k in expected} == expected  # the buffer may add a few more
+    # The public sees counts at every zoom; readers of cases see the cases themselves.
     z, x, y = tile_of(15)
-    close = decode(httpx.get(f"{demo_server.base}/tiles/cases/{z}/{x}/{y}.mvt").content)["cases"]
-    assert close and {"id", "category", "status", "grid_code"} <= set(close[0]["properties"])
-    assert "title" not in close[0]["properties"]
+    url = f"{demo_server.base}/tiles/cases/{z}/{x}/{y}.mvt"
+    public = decode(httpx.get(url).content)["cases"]
+    assert public and set(public[0]["properties"]) == {"grid_code", "cases", "open"}
+
+
+def test_case_tiles_follow_roles(
+    demo_server: ServerProcess, demo_ro: Engine, tokens: dict[str, str]
+) -> None:
+    with demo_ro.connect() as conn:
+        lon, lat = conn.execute(
+            sa.text(
+                "SELECT ST_X(c.geom), ST_Y(c.geom) FROM cases c JOIN grids g ON g.id = c.grid_id "
+                "WHERE g.code = :g LIMIT 1"
+            ),
+            {"g": tokens["worker_grid"]},
+        ).one()
+    z, x, y = tile_of(15, lon, lat)
+    url = f"{demo_server.base}/tiles/cases/{z}/{x}/{y}.mvt"
+    seen: dict[str, set[str]] = {}
+    for role in ("dispatcher", "analyst", "admin", "grid_worker"):
+        r = httpx.get(url, headers=bearer(tokens[role]))
+        assert r.status_code == 200 and "private" in r.headers["cache-control"]
+        assert not PERSONAL.search(r.content)  # tiles never carry personal fields
+        features = decode(r.content)["cases"]
+        assert features and {"id", "category", "status", "grid_code"} <= set(
+            features[0]["properties"]
+        )
+        assert "title" not in features[0]["properties"]
+        seen[role] = {str(f["properties"]["grid_code"]) for f in features}
+    assert seen["grid_worker"] == {tokens["worker_grid"]}  # only their own grid
+    assert len(seen["dispatcher"]) > 1
+    bad = httpx.get(url, headers=bearer("om_not-a-token"))
+    assert bad.status_code == 401 and "unknown token" in bad.text
 
 
 def test_geojson_tiles_are_clipped_and_rounded(demo_server: ServerProcess) -> None:
@@ -251,5 +283,6 @@ def test_case_counts_follow_every_kind_of_change(demo_db: Engine) -> None:
         assert same()
         conn.execute(sa.text("DELETE FROM cases WHERE id % 5 = 0"))
         assert same()
-        conn.execute(sa.text("TRUNCATE cases"))
+        conn.execute(sa.text("SET LOCAL onemap.reset = 'on'"))  # history is append-only
+        conn.execute(sa.text("TRUNCATE cases, case_history"))
         assert same() and conn.execute(sa.text(kept)).first() is None

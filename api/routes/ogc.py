@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from api.auth import ActorDep
 from api.deps import EngineDep
 from layers import ogc
 from layers.catalogue import get_layer
@@ -81,12 +82,12 @@ async def queryables(layer_id: str, request: Request) -> Response:
     response_class=Response,
     responses={200: {"content": {"application/geo+json": {}}}},
 )
-async def items(layer_id: str, request: Request, engine: EngineDep) -> Response:
+async def items(layer_id: str, request: Request, engine: EngineDep, actor: ActorDep) -> Response:
     get_layer(layer_id)
 
     def build() -> str:
         with engine.connect() as conn:
-            return ogc.items_page(conn, _base(request), layer_id, _params(request))
+            return ogc.items_page(conn, _base(request), layer_id, _params(request), actor)
 
     return Response(await run_in_threadpool(build), media_type=ogc.GEOJSON)
 
@@ -97,12 +98,14 @@ async def items(layer_id: str, request: Request, engine: EngineDep) -> Response:
     response_class=Response,
     responses={200: {"content": {"application/geo+json": {}}}, 404: {"description": "none"}},
 )
-async def item(layer_id: str, feature_id: str, request: Request, engine: EngineDep) -> Response:
+async def item(
+    layer_id: str, feature_id: str, request: Request, engine: EngineDep, actor: ActorDep
+) -> Response:
     get_layer(layer_id)
 
     def build() -> str | None:
         with engine.connect() as conn:
-            return ogc.item_doc(conn, _base(request), layer_id, feature_id)
+            return ogc.item_doc(conn, _base(request), layer_id, feature_id, actor)
 
     text = await run_in_threadpool(build)
     if text is None:

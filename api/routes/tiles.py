@@ -8,7 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from api.auth import ActorDep
 from api.deps import EngineDep
+from gis.casework import Actor
 from layers import features, tiles
 from layers.catalogue import get_layer
 
@@ -33,7 +35,7 @@ def _tile(z: str, x: str, y: str) -> tiles.Tile | Response:
 
 
 async def _serve(
-    request: Request, engine: Any, layer_id: str, z: str, x: str, y: str, fmt: str
+    request: Request, engine: Any, actor: Actor, layer_id: str, z: str, x: str, y: str, fmt: str
 ) -> Response:
     get_layer(layer_id)  # an unknown layer is a 404 naming the layers there are
     tile = _tile(z, x, y)
@@ -42,11 +44,12 @@ async def _serve(
 
     def build() -> tuple[str, bytes]:
         with engine.connect() as conn:
-            return tiles.render(conn, layer_id, tile, fmt)
+            return tiles.render(conn, layer_id, tile, fmt, actor)
 
     key, body = await run_in_threadpool(build)
     etag = f'"{key}"'
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    cache = CACHE_CONTROL if actor.role == "public" else "private, no-cache"
+    headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     if not body:
@@ -56,9 +59,9 @@ async def _serve(
 
 @router.get("/{layer_id}/{z}/{x}/{y}.mvt", summary="A Mapbox Vector Tile of a layer")
 async def mvt(
-    layer_id: str, z: str, x: str, y: str, request: Request, engine: EngineDep
+    layer_id: str, z: str, x: str, y: str, request: Request, engine: EngineDep, actor: ActorDep
 ) -> Response:
-    return await _serve(request, engine, layer_id, z, x, y, "mvt")
+    return await _serve(request, engine, actor, layer_id, z, x, y, "mvt")
 
 
 @router.get(
@@ -66,9 +69,9 @@ async def mvt(
     summary="A layer's features in a tile, clipped and simplified, as GeoJSON (EPSG:4326)",
 )
 async def geojson_tile(
-    layer_id: str, z: str, x: str, y: str, request: Request, engine: EngineDep
+    layer_id: str, z: str, x: str, y: str, request: Request, engine: EngineDep, actor: ActorDep
 ) -> Response:
-    return await _serve(request, engine, layer_id, z, x, y, "geojson")
+    return await _serve(request, engine, actor, layer_id, z, x, y, "geojson")
 
 
 @router.get("/{layer_id}.json", summary="TileJSON 3.0.0 of a layer's vector tiles")
