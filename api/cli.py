@@ -417,7 +417,13 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         f"  API docs: {base}/docs"
     )
     uvicorn.run(
-        "api.app:app", host=host, port=port, workers=workers, log_level="warning", access_log=False
+        "api.app:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,  # no URLs in logs: Open311 clients put api_key in query strings
+        timeout_graceful_shutdown=5,  # open event streams end at shutdown; clients reconnect
     )
 
 

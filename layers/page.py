@@ -54,6 +54,85 @@ class RemoteGeoJson(MacroElement):  # type: ignore[misc]
         self.url, self.key, self.label, self.style = url, key, label, style
 
 
+class Dispatch(MacroElement):  # type: ignore[misc]
+    """The dispatcher's side of the page: a token box (kept in this browser's localStorage)
+    whose token goes with every tile request, and case popups that show the owner and
+    offer the actions the token's role may take (sent with If-Match)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        window.OneMap = (function () {
+            var listeners = [];
+            function token() { return localStorage.getItem('onemap_token') || ''; }
+            function headers() {
+                return token() ? {'Authorization': 'Bearer ' + token()} : {};
+            }
+            function esc(v) {
+                var d = document.createElement('div');
+                d.textContent = v === null || v === undefined ? '' : String(v);
+                return d.innerHTML;
+            }
+            function show(popup, id) {
+                fetch('/api/v1/cases/' + id, {headers: headers()}).then(function (r) {
+                    return r.json().then(function (c) { return {ok: r.ok, etag: r.headers.get('ETag'), c: c}; });
+                }).then(function (res) {
+                    var c = res.c;
+                    if (!res.ok) { popup.setContent('<i>' + esc(c.detail) + '</i>'); return; }
+                    var html = '<div class="onemap-case" data-id="' + esc(c.id) + '">' +
+                        '<b>#' + esc(c.id) + ' ' + esc(c.title) + '</b><br>' +
+                        esc(c.major_label) + ' / ' + esc(c.category_label) + ' · <span class="status">' +
+                        esc(c.status) + '</span>' + (c.overdue ? ' · <b style="color:#c0392b">超期 overdue</b>' : '') +
+                        '<br>网格 ' + esc(c.grid && c.grid.name) + ' (' + esc(c.grid && c.grid.code) + ')' +
+                        (c.grid && c.grid.leader ? '<br>网格长 ' + esc(c.grid.leader.name) + ' ' + esc(c.grid.leader.phone) : '') +
+                        '<br>单元 ' + esc(c.unit && c.unit.name) + '<br>' +
+                        c.allowed_actions.map(function (a) {
+                            return '<button class="btn btn-sm btn-primary m-1" data-action="' + esc(a) + '">' + esc(a) + '</button>';
+                        }).join('') + '</div>';
+                    popup.setContent(html);
+                    var el = popup.getElement();
+                    if (!el) { return; }
+                    el.querySelectorAll('button[data-action]').forEach(function (b) {
+                        b.addEventListener('click', function () {
+                            fetch('/api/v1/cases/' + id + '/actions', {
+                                method: 'POST',
+                                headers: Object.assign({'Content-Type': 'application/json', 'If-Match': res.etag}, headers()),
+                                body: JSON.stringify({action: b.dataset.action, note: 'from the map'})
+                            }).then(function (r) { return r.json(); }).then(function (after) {
+                                if (after.detail) { alert(after.detail); }
+                                show(popup, id);
+                            });
+                        });
+                    });
+                });
+            }
+            var box = L.control({position: 'topleft'});
+            box.onAdd = function () {
+                var div = L.DomUtil.create('div', 'leaflet-bar bg-white p-1');
+                div.innerHTML = '<input id="onemap-token" type="password" size="18" placeholder="token (dispatchers)">';
+                L.DomEvent.disableClickPropagation(div);
+                var input = div.querySelector('input');
+                input.value = token();
+                input.addEventListener('change', function () {
+                    localStorage.setItem('onemap_token', input.value.trim());
+                    listeners.forEach(function (fn) { fn(); });
+                });
+                return div;
+            };
+            box.addTo({{ this._parent.get_name() }});
+            return {
+                headers: headers,
+                casePopup: function (popup, id) { if (token()) { show(popup, id); } },
+                onToken: function (fn) { listeners.push(fn); }
+            };
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "Dispatch"
+
+
 class TiledGeoJson(MacroElement):  # type: ignore[misc]
     """A catalogue layer loaded tile by tile from /tiles/{layer}/{z}/{x}/{y}.geojson as the
     map moves (clipped and simplified by the server), styled and with popups from the
@@ -116,7 +195,7 @@ class TiledGeoJson(MacroElement):  # type: ignore[misc]
                 Object.keys(wanted).forEach(function (k) {
                     if (tiles[k]) { return; }
                     var entry = tiles[k] = {};
-                    fetch('/tiles/' + cfg.layer + '/' + k + '.geojson')
+                    fetch('/tiles/' + cfg.layer + '/' + k + '.geojson', {headers: OneMap.headers()})
                         .then(function (r) { return r.status === 200 ? r.json() : null; })
                         .then(function (fc) {
                             if (!fc || tiles[k] !== entry) { return; }
@@ -129,7 +208,12 @@ class TiledGeoJson(MacroElement):  # type: ignore[misc]
                                         radius: r, fillOpacity: 0.7, fillColor: cfg.style.color
                                     }));
                                 },
-                                onEachFeature: function (f, l) { l.bindPopup(popup(f.properties)); }
+                                onEachFeature: function (f, l) {
+                                    l.bindPopup(popup(f.properties));
+                                    if (cfg.layer === 'cases' && f.properties.category) {
+                                        l.on('popupopen', function (e) { OneMap.casePopup(e.popup, f.properties.id); });
+                                    }
+                                }
                             });
                             group.addLayer(entry.layer);
                             count();
@@ -138,6 +222,13 @@ class TiledGeoJson(MacroElement):  # type: ignore[misc]
                 count();
             }
             map.on('moveend', refresh);
+            OneMap.onToken(function () {
+                Object.keys(tiles).forEach(function (k) {
+                    if (tiles[k].layer) { group.removeLayer(tiles[k].layer); }
+                    delete tiles[k];
+                });
+                refresh();
+            });
             map.on('overlayadd', refresh);
             refresh();
         })();
@@ -185,6 +276,7 @@ def build_page(extent: Extent | None) -> str:
             )
         )
         group.add_to(m)
+    m.add_child(Dispatch())
     for layer_id in TILED:
         layer = CATALOGUE[layer_id]
         group = folium.FeatureGroup(name=f"{layer.title} (z≥{layer.min_zoom})")

@@ -66,6 +66,9 @@ class ServerProcess:
                 str(self.port),
                 "--log-level",
                 "warning",
+                # Open event streams end at shutdown (clients reconnect) rather than block it.
+                "--timeout-graceful-shutdown",
+                "3",
             ],
             cwd=ROOT,
             env=env,
