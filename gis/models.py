@@ -29,6 +29,10 @@ class Base(DeclarativeBase):
     """Declarative base of OneMap's tables."""
 
 
+# Generalised boundaries for low-zoom tiles (migration 0005).
+LO = "ST_SimplifyPreserveTopology(geom, 0.0003)"
+
+
 def _geom(kind: str) -> Geometry:
     return Geometry(kind, srid=4326, spatial_index=False)
 
@@ -45,6 +49,8 @@ class Region(Base):
         String(12), ForeignKey("regions.code", onupdate="CASCADE"), index=False
     )
     geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+    geom_lo = mapped_column(_geom("GEOMETRY"), Computed(LO, persisted=True))
+    label_point = mapped_column(_geom("POINT"), Computed("ST_PointOnSurface(geom)", persisted=True))
     __table_args__ = (
         Index("regions_geom_idx", "geom", postgresql_using="gist"),
         Index("regions_parent_idx", "parent_code"),
@@ -69,6 +75,7 @@ class Grid(Base):
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
     label_point = mapped_column(_geom("POINT"), Computed("ST_PointOnSurface(geom)", persisted=True))
+    geom_lo = mapped_column(_geom("GEOMETRY"), Computed(LO, persisted=True))
     __table_args__ = (
         UniqueConstraint("id", "code", name="grids_id_code_key"),
         Index(
@@ -97,6 +104,7 @@ class Unit(Base):
     )
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+    geom_lo = mapped_column(_geom("GEOMETRY"), Computed(LO, persisted=True))
     __table_args__ = (
         ForeignKeyConstraint(
             ["grid_id", "grid_code"],
@@ -286,3 +294,16 @@ class CaseHistory(Base):
     to_status: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("case_history_case_idx", "case_id", "id"),)
+
+
+class VillageCaseCount(Base):
+    """Cases per village and status, kept by triggers on cases (for the lowest zooms)."""
+
+    __tablename__ = "village_case_counts"
+    village_code: Mapped[str] = mapped_column(
+        String(12),
+        ForeignKey("regions.code", onupdate="CASCADE", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    status: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)

@@ -64,6 +64,10 @@ class Layer:
     datetime_prop: str | None = None
     aggregate_below: int | None = None  # below this zoom, tiles carry counts per grid
     tile_cap: int | None = None  # at most this many features in one tile (newest first)
+    # Below this zoom, tiles start from t.geom_lo (boundaries generalised to ~30 m).
+    generalised_below: int | None = None
+    # Below this zoom, counts are per village rather than per grid.
+    aggregate_villages_below: int | None = None
     # The owning grid's code (SQL): a grid worker reads only rows where it is their grid.
     grid_scope: str | None = None
     # Roles that may read features; others get counts per grid (tiles) or a 401/403 (items).
@@ -108,6 +112,7 @@ def _region(level: str, title: str, min_zoom: int, style: Style) -> Layer:
         ),
         tables=("regions",),
         min_zoom=min_zoom,
+        generalised_below=13,
         style=style,
         popup=("name", "code", "parent_code"),
     )
@@ -152,6 +157,7 @@ CATALOGUE: dict[str, Layer] = {
                 *_LEADER,
             ),
             tables=("grids",),
+            generalised_below=13,
             min_zoom=12,  # 10,000 grids: below z12 the village level says more
             style=Style("#2980b9", 0.8, "#aed6f1", 0.25),
             popup=("name", "code", "village_code", "leader_name", "leader_phone"),
@@ -173,6 +179,7 @@ CATALOGUE: dict[str, Layer] = {
                 *_LEADER,
             ),
             tables=("units",),
+            generalised_below=13,
             min_zoom=13,
             style=Style("#16a085", 0.5, "#d1f2eb", 0.1),
             popup=("name", "code", "households", "party_contacts", "leader_name"),
@@ -200,12 +207,13 @@ CATALOGUE: dict[str, Layer] = {
                 Prop("reporter_name", "t.reporter_name", restricted=True, in_tiles=False),
                 Prop("reporter_phone", "t.reporter_phone", restricted=True, in_tiles=False),
             ),
-            tables=("cases", "grids", "units"),
+            tables=("cases", "grids", "units", "regions"),
             min_zoom=10,
             style=Style("#e74c3c", icon="exclamation"),
             popup=("id", "title", "category", "status", "reported_at", "grid_code"),
             datetime_prop="reported_at",
             aggregate_below=15,
+            aggregate_villages_below=12,
             tile_cap=3000,
             grid_scope="g.code",
             feature_readers=("dispatcher", "grid_worker", "analyst", "admin"),

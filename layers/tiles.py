@@ -94,22 +94,39 @@ def _features_sql(layer: Layer, actor: Actor, geom_sql: str) -> tuple[str, dict[
     return sql, binds
 
 
-def _aggregate_sql(geom_sql: str) -> str:
-    """Cases as counts per current grid, drawn at the grid's label point."""
+def _aggregate_sql(geom_sql: str, villages: bool) -> str:
+    """Cases as counts per current grid (or per village), drawn at its label point."""
     open_list = ", ".join(f"'{s}'" for s in OPEN_STATUSES)  # catalogue constants
+    sums = (
+        "sum(c.n)::bigint AS cases, "
+        f"coalesce(sum(c.n) FILTER (WHERE c.status IN ({open_list})), 0)::bigint AS open"
+    )
+    if villages:  # from village_case_counts (kept by triggers): a few rows per village
+        return (
+            f"SELECT {geom_sql} AS geom, r.code AS village_code, s.cases, s.open "
+            "FROM regions r CROSS JOIN b CROSS JOIN LATERAL ("
+            f"  SELECT {sums} FROM village_case_counts c WHERE c.village_code = r.code) s "
+            "WHERE r.level = 'village' AND r.geom && b.e4326 AND r.label_point && b.e4326 "
+            "AND s.cases > 0"
+        )
     return (
-        f"SELECT {geom_sql} AS geom, g.code AS grid_code, sum(c.n)::bigint AS cases, "
-        f"coalesce(sum(c.n) FILTER (WHERE c.status IN ({open_list})), 0)::bigint AS open "
-        "FROM grids g JOIN grid_case_counts c ON c.grid_id = g.id, b "
+        f"SELECT {geom_sql} AS geom, g.code AS grid_code, s.cases, s.open "
+        "FROM grids g CROSS JOIN b CROSS JOIN LATERAL ("
+        f"  SELECT {sums} FROM grid_case_counts c WHERE c.grid_id = g.id) s "
         "WHERE g.valid_to IS NULL AND g.geom && b.e4326 AND g.label_point && b.e4326 "
-        "GROUP BY g.id, g.code, g.label_point, b.e3857"
+        "AND s.cases > 0"
     )
 
 
-def _simplified(layer: Layer, column: str = "t.geom") -> str:
+def _by_village(layer: Layer, tile: Tile) -> bool:
+    return layer.aggregate_villages_below is not None and tile.z < layer.aggregate_villages_below
+
+
+def _simplified(layer: Layer, tile: Tile) -> str:
     if layer.is_point:
-        return column
-    return f"ST_Simplify({column}, :tolerance, true)"
+        return "t.geom"
+    low = layer.generalised_below is not None and tile.z < layer.generalised_below
+    return f"ST_Simplify({'t.geom_lo' if low else 't.geom'}, :tolerance, true)"
 
 
 def _binds(tile: Tile, layer: Layer, margin: float) -> dict[str, Any]:
@@ -118,7 +135,7 @@ def _binds(tile: Tile, layer: Layer, margin: float) -> dict[str, Any]:
         "x": tile.x,
         "y": tile.y,
         "margin": margin,
-        "tolerance": tile.pixel_deg / 2,  # half a screen pixel
+        "tolerance": tile.pixel_deg,  # one screen pixel (of a 256-pixel tile)
     }
     if layer.tile_cap:
         binds["cap"] = layer.tile_cap
@@ -148,12 +165,14 @@ def mvt(conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC) -> by
     mvt_geom = "ST_AsMVTGeom(ST_Transform({g}, 3857), b.e3857, {e}, {buf}, true)"
     scope: dict[str, Any] = {}
     if aggregated(layer, tile, actor):
-        geom = mvt_geom.format(g="g.label_point", e=EXTENT, buf=BUFFER)
-        inner = _aggregate_sql(geom)
+        villages = _by_village(layer, tile)
+        point = "r.label_point" if villages else "g.label_point"
+        geom = mvt_geom.format(g=point, e=EXTENT, buf=BUFFER)
+        inner = _aggregate_sql(geom, villages)
     elif not _readable(layer, actor):
         return b""
     else:
-        geom = mvt_geom.format(g=_simplified(layer), e=EXTENT, buf=BUFFER)
+        geom = mvt_geom.format(g=_simplified(layer, tile), e=EXTENT, buf=BUFFER)
         inner, scope = _features_sql(layer, actor, geom)
     sql = (
         f"WITH b AS ({_ENVELOPES}) "
@@ -171,14 +190,16 @@ def geojson(conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC) -
     margin = BUFFER / EXTENT
     scope: dict[str, Any] = {}
     if aggregated(layer, tile, actor):
-        inner = _aggregate_sql("g.label_point")
-        props = "json_build_object('grid_code', q.grid_code, 'cases', q.cases, 'open', q.open)"
-        fid = "q.grid_code"
+        villages = _by_village(layer, tile)
+        key = "village_code" if villages else "grid_code"
+        inner = _aggregate_sql("r.label_point" if villages else "g.label_point", villages)
+        props = f"json_build_object('{key}', q.{key}, 'cases', q.cases, 'open', q.open)"
+        fid = f"q.{key}"
     elif not _readable(layer, actor):
         return b""
     else:
         clip = "ST_ClipByBox2D({g}, b.e4326)" if not layer.is_point else "{g}"
-        inner, scope = _features_sql(layer, actor, clip.format(g=_simplified(layer)))
+        inner, scope = _features_sql(layer, actor, clip.format(g=_simplified(layer, tile)))
         names = [p.name for p in layer.visible(actor.role) if p.in_tiles]
         props = "json_build_object(" + ", ".join(f"'{n}', q.{n}" for n in names) + ")"
         fid = f"q.{layer.id_prop}"
@@ -262,7 +283,7 @@ def tilejson(
     types = {"integer": "Number", "number": "Number", "boolean": "Boolean"}
     fields = {p.name: types.get(p.type, "String") for p in layer.visible() if p.in_tiles}
     if layer.aggregate_below is not None:
-        fields.update(grid_code="String", cases="Number", open="Number")
+        fields.update(grid_code="String", village_code="String", cases="Number", open="Number")
     west, south, east, north = bounds or (-180.0, -85.0511, 180.0, 85.0511)
     min_zoom = layer.min_zoom
     doc: dict[str, Any] = {
@@ -287,6 +308,8 @@ def tilejson(
     }
     if layer.aggregate_below is not None:
         doc["vector_layers"][0]["description"] += (
-            f"; below zoom {layer.aggregate_below}, counts per grid (grid_code, cases, open)"
+            f"; below zoom {layer.aggregate_below}, counts per grid (grid_code, cases, open), "
+            f"below {layer.aggregate_villages_below} per village (village_code, cases, open); "
+            "for the public, counts at every zoom"
         )
     return doc

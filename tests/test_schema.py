@@ -112,7 +112,7 @@ BAD_SQL = [
         "INSERT INTO cases (category, title, geom) VALUES ('ufo', 't', "
         "ST_SetSRID(ST_Point(119, 25.4), 4326))",
         {},
-        "cases_category_check",
+        "cases_category_fkey",
     ),
     (
         "case status",

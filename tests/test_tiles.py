@@ -272,7 +272,16 @@ def test_case_counts_follow_every_kind_of_change(demo_db: Engine) -> None:
     with demo_db.begin() as conn:
 
         def same() -> bool:
-            return set(conn.execute(sa.text(fresh)).all()) == set(conn.execute(sa.text(kept)).all())
+            by_village = (
+                "SELECT g.village_code, c.status, count(*) FROM cases c "
+                "JOIN grids g ON g.id = c.grid_id GROUP BY 1, 2"
+            )
+            villages = "SELECT village_code, status, n FROM village_case_counts"
+            return set(conn.execute(sa.text(fresh)).all()) == set(
+                conn.execute(sa.text(kept)).all()
+            ) and set(conn.execute(sa.text(by_village)).all()) == set(
+                conn.execute(sa.text(villages)).all()
+            )
 
         assert same()
         conn.execute(sa.text("UPDATE cases SET status = 'closed' WHERE id % 3 = 0"))
