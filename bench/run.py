@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bench import http_locate, import_speed, locate_bulk
+from bench import http_locate, import_speed, locate_bulk, tiles
 
 
 def main() -> None:
     locate_bulk.main()
     http_locate.main()
     import_speed.main()
+    tiles.main()
 
 
 if __name__ == "__main__":
