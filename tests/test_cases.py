@@ -820,3 +820,10 @@ def test_cli_issues_tokens(env: Env) -> None:
     assert httpx.get(env.url("/api/v1/cases?limit=1"), headers=bearer(token)).status_code == 401
     listing = run_cli("users", "list", engine=url_env).stdout
     assert "cli-analyst" in listing and "om_" not in listing
+
+
+def test_no_personal_data_or_token_in_the_server_log(env: Env) -> None:
+    env.new_case()
+    log = env.server.logs()
+    assert "139-1234-5678" not in log and "测试人" not in log
+    assert not any(t in log for t in env.tokens.values())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import httpx
 import sqlalchemy as sa
 from playwright.sync_api import Page, sync_playwright
@@ -22,23 +25,30 @@ FLAGS = [
 ]
 
 
-def test_page_loads_all_levels_from_our_server_only(
-    demo_server: ServerProcess, demo_ro: Engine
-) -> None:
-    requests: list[str] = []
-    errors: list[str] = []
+@contextmanager
+def chromium_page(requests: list[str], errors: list[str]) -> Iterator[Page]:
+    """A headless Chromium page that records every request URL and every error."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         page.on("request", lambda r: requests.append(r.url))
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        yield page
+        browser.close()
+
+
+def test_page_loads_all_levels_from_our_server_only(
+    demo_server: ServerProcess, demo_ro: Engine
+) -> None:
+    requests: list[str] = []
+    errors: list[str] = []
+    with chromium_page(requests, errors) as page:
         page.goto(demo_server.base + "/map")
         page.wait_for_function("document.body.dataset.grids > 0", timeout=30_000)
         page.wait_for_function("document.body.dataset.districts > 0", timeout=30_000)
         loaded = page.evaluate("Object.assign({}, document.body.dataset)")
         assert page.locator(".leaflet-control-layers").count() == 1
-        browser.close()
     counts = layer_counts(demo_ro)
     for level in ("districts", "towns", "villages", "grids"):
         assert int(loaded[level]) == counts[level]
@@ -92,12 +102,7 @@ def test_public_page_loads_tiles_and_case_counts(demo_server: ServerProcess) -> 
     counts per grid (no case details), and nothing leaves our server."""
     requests: list[str] = []
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 800})
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with chromium_page(requests, errors) as page:
         _open_map(page, demo_server.base, 15)
         for layer in ("cases", "stations", "units"):
             page.wait_for_function(f"document.body.dataset.{layer} > 0", timeout=30_000)
@@ -111,7 +116,6 @@ def test_public_page_loads_tiles_and_case_counts(demo_server: ServerProcess) -> 
         text = popup.inner_text()
         raw_cases = FIND % "'category'"
         assert page.evaluate(f"{raw_cases}.length") == 0
-        browser.close()
     assert "open" in text and "网格" in text and "100-0000" not in text
     assert any("/tiles/cases/15/" in u and u.endswith(".geojson") for u in requests)
     assert errors == []
@@ -127,11 +131,9 @@ def test_dispatcher_dispatches_from_the_map(demo_db: Engine) -> None:
         token = add_user(conn, "map-dispatcher", "dispatcher")
     server = ServerProcess(demo_db.url.render_as_string(hide_password=False))
     errors: list[str] = []
+    requests: list[str] = []
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1200, "height": 800})
-            page.on("pageerror", lambda e: errors.append(str(e)))
+        with chromium_page(requests, errors) as page:
             page.add_init_script(f"localStorage.setItem('onemap_token', {token!r})")
             _open_map(page, server.base, 16)
             reported = (
@@ -147,7 +149,6 @@ def test_dispatcher_dispatches_from_the_map(demo_db: Engine) -> None:
             assert "网格长" in text and "100-0000" in text  # the dispatcher sees the leader's phone
             page.click(".onemap-case button[data-action='register']")
             page.wait_for_selector(".onemap-case button[data-action='dispatch']", timeout=10_000)
-            browser.close()
     finally:
         server.stop()
     assert errors == []
@@ -164,12 +165,9 @@ def test_dispatcher_dispatches_from_the_map(demo_db: Engine) -> None:
 
 def test_api_docs_are_served_locally(demo_server: ServerProcess) -> None:
     requests: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page()
-        page.on("request", lambda r: requests.append(r.url))
+    errors: list[str] = []
+    with chromium_page(requests, errors) as page:
         page.goto(demo_server.base + "/docs")
         page.wait_for_selector(".opblock", timeout=30_000)
         assert page.locator(".opblock").count() > 10
-        browser.close()
     assert all(u.startswith(demo_server.base) for u in requests), requests

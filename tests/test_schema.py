@@ -183,3 +183,18 @@ def test_only_one_current_grid_per_code(demo_db: Engine) -> None:
                 ),
                 {"c": code},
             )
+
+
+def test_case_categories_table_matches_vocab(empty_db: Engine) -> None:
+    """Migration 0004 seeds case_categories from a frozen copy of gis.vocab: they agree."""
+    from gis.vocab import CASE_MAJORS, CASE_MINORS
+
+    with empty_db.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT code, major, major_label, label, respond_hours, close_hours "
+                "FROM case_categories"
+            )
+        ).all()
+    assert {r.code: (r.major, r.label, r.respond_hours, r.close_hours) for r in rows} == CASE_MINORS
+    assert {r.major: r.major_label for r in rows} == CASE_MAJORS
