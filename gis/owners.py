@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -60,5 +61,6 @@ class Location:
         if self.nearest is not None:
             out["nearest_grid"] = {"code": self.nearest.code, "name": self.nearest.name}
         out["on_boundary"] = self.on_boundary
-        out["distance_m"] = None if self.distance_m is None else round(self.distance_m, 2)
+        finite = self.distance_m is not None and math.isfinite(self.distance_m)
+        out["distance_m"] = round(self.distance_m, 2) if finite else None  # type: ignore[arg-type]
         return out

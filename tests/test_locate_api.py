@@ -227,8 +227,10 @@ def test_hot_path_answers_as_the_fastapi_route(
 
     from api.app import create_app
     from gis.db import get_engine
+    from gis.settings import get_settings
 
     monkeypatch.setenv("ONEMAP_DATABASE_URL", demo_ro.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()  # the settings (and so the engine) are read once per process
     get_engine.cache_clear()
     app = create_app(hot_paths=False)
     queries = [
@@ -248,8 +250,20 @@ def test_hot_path_answers_as_the_fastapi_route(
     try:
         routed = asyncio.run(through_route())
     finally:
+        get_settings.cache_clear()
         get_engine.cache_clear()
     for q, via_route in zip(queries, routed, strict=True):
         hot = httpx.get(demo_server.base + "/api/v1/locate", params=q)
         assert (hot.status_code, hot.json()) == (via_route.status_code, via_route.json()), q
     assert {r.status_code for r in routed} == {200, 404, 422}
+    assert routed[0].json()["grid"]["code"]  # the route really read the demo city
+
+
+def test_locate_before_any_plan_is_loaded(empty_db: Engine) -> None:
+    srv = ServerProcess(empty_db.url.render_as_string(hide_password=False))
+    try:
+        r = httpx.get(srv.base + "/api/v1/locate", params={"lon": INSIDE[0], "lat": INSIDE[1]})
+    finally:
+        srv.stop()
+    assert r.status_code == 404
+    assert r.json()["distance_m"] is None and "no grid plan is loaded" in r.json()["detail"]

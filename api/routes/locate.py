@@ -189,8 +189,10 @@ async def locate_answer(q: Mapping[str, str]) -> tuple[int, bytes]:
     body = {**loc.as_dict(), "crs": crs_name}
     if loc.status == "outside":
         body["detail"] = (
-            f"outside coverage: the nearest grid is {loc.nearest.code if loc.nearest else '?'}, "
+            f"outside coverage: the nearest grid is {loc.nearest.code}, "
             f"{loc.distance_m:,.0f} m away"
+            if loc.nearest is not None and loc.distance_m is not None
+            else "outside coverage: no grid plan is loaded yet (onemap import grids FILE)"
         )
         return 404, _dumps(body)
     return 200, _dumps(body)
