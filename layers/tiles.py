@@ -26,6 +26,7 @@ from gis.casework import PUBLIC, Actor
 from gis.errors import Forbidden, NotAuthenticated
 from layers.catalogue import OPEN_STATUSES, Layer, get_layer
 from layers.features import access
+from layers.versions import versions
 
 EXTENT, BUFFER = 4096, 64  # MVT tile extent and buffer, in tile units
 MAX_ZOOM = 22
@@ -213,12 +214,6 @@ def geojson(conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC) -
     if not body:
         return b""
     return ('{"type":"FeatureCollection","features":[' + body + "]}").encode()
-
-
-def versions(conn: Connection) -> dict[str, int]:
-    """Every table's version (one indexed read of a seven-row table)."""
-    rows = conn.execute(sa.text("SELECT tbl, version FROM layer_versions"))
-    return {tbl: int(v) for tbl, v in rows}
 
 
 def tile_key(

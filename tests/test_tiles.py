@@ -260,6 +260,23 @@ def test_etag_revalidation_and_invalidation_on_edit(demo_db: Engine) -> None:
         with demo_db.begin() as conn:
             conn.execute(sa.text("DELETE FROM cases WHERE title = '夜间施工'"))
         assert total() == before
+
+        # Layer extents (OGC collections, TileJSON) are remembered, and follow edits too.
+        def east() -> float:
+            doc = httpx.get(f"{server.base}/ogc/collections/stations").json()
+            return float(doc["extent"]["spatial"]["bbox"][0][2])
+
+        before_east = east()
+        assert east() == before_east
+        with demo_db.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE stations SET geom = ST_Translate(geom, 0.5, 0) WHERE id = :i"),
+                {"i": sid},
+            )
+        assert east() == pytest.approx(lon + 0.5) and east() > before_east
+        assert httpx.get(f"{server.base}/tiles/stations.json").json()["bounds"][2] == pytest.approx(
+            lon + 0.5
+        )
     finally:
         server.stop()
 
