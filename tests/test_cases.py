@@ -827,3 +827,13 @@ def test_no_personal_data_or_token_in_the_server_log(env: Env) -> None:
     log = env.server.logs()
     assert "139-1234-5678" not in log and "测试人" not in log
     assert not any(t in log for t in env.tokens.values())
+
+
+def test_demo_tokens_one_per_role(env: Env) -> None:
+    out = run_cli("demo", "tokens", engine=env.engine)
+    assert out.returncode == 0, out.stderr
+    tokens = dict(re.findall(r"^\s+(\w+)\s.*?(om_\S+)$", out.stdout, re.M))
+    assert set(tokens) == {"dispatcher", "grid_worker", "analyst", "admin"}
+    for role, token in tokens.items():
+        r = httpx.get(env.url("/api/v1/cases?limit=1"), headers=bearer(token))
+        assert r.status_code == 200, role
