@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.events import CASES
 from api.hotpaths import HotPaths
 from api.routes import cases, docs, health, locate, map, ogc, open311, tiles
 
@@ -39,6 +40,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     task = asyncio.create_task(keep_fresh())
     yield
     task.cancel()
+    await CASES.close()
 
 
 def create_app(hot_paths: bool = True) -> FastAPI:

@@ -796,6 +796,14 @@ def test_stream_tells_of_new_and_changed_cases(env: Env) -> None:
     t.start()
     u.start()
     assert ready.wait(10) and other_ready.wait(10)
+    with env.engine.connect() as conn:  # two streams, one LISTEN connection in the server
+        listeners = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query = 'LISTEN onemap_cases'"
+            )
+        ).scalar_one()
+    assert listeners == 1
     case = env.new_case()
     env.act(case["id"], "register")
     t.join(20)

@@ -3,12 +3,12 @@ live stream. Thin: parses, authorises (api/auth.py) and calls gis/casework.py.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-import psycopg
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from api.auth import ActorDep
 from api.deps import EngineDep
+from api.events import CASES
 from gis import casework
 from gis.casework import Actor, CaseFilter, NewCase
 from gis.errors import InvalidInput, NotAuthenticated
@@ -162,25 +163,19 @@ async def stream(request: Request, actor: ActorDep, engine: EngineDep) -> Stream
     if actor.role == "public":
         raise NotAuthenticated("the case stream needs a token (Authorization: Bearer ...)")
     conninfo = engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
-    conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
-    await conn.execute("LISTEN onemap_cases")
 
     async def events() -> AsyncIterator[str]:
-        try:
+        async with CASES.subscribe(conninfo) as queue:
             yield "retry: 3000\n: listening for case changes\n\n"
-            while True:
-                async for note in conn.notifies(timeout=KEEPALIVE_S):
-                    event = json.loads(note.payload)
-                    if _visible(event, actor):
-                        yield (
-                            f"event: case\nid: {event['id']}.{event['version']}\n"
-                            f"data: {note.payload}\n\n"
-                        )
-                if await request.is_disconnected():
-                    return
-                yield ": keep-alive\n\n"
-        finally:
-            await conn.close()
+            while not await request.is_disconnected():
+                try:
+                    payload = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                event = json.loads(payload)
+                if _visible(event, actor):
+                    yield f"event: case\nid: {event['id']}.{event['version']}\ndata: {payload}\n\n"
 
     return StreamingResponse(
         events(),
