@@ -181,7 +181,7 @@ CATALOGUE: dict[str, Layer] = {
             tables=("units",),
             generalised_below=13,
             min_zoom=13,
-            style=Style("#16a085", 0.5, "#d1f2eb", 0.1),
+            style=Style("#16a085", 0.5, "#d1f2eb", 0.0),  # outlines: tiles may overlap
             popup=("name", "code", "households", "party_contacts", "leader_name"),
         ),
         Layer(

@@ -195,7 +195,8 @@ class TiledGeoJson(MacroElement):  # type: ignore[misc]
                 Object.keys(wanted).forEach(function (k) {
                     if (tiles[k]) { return; }
                     var entry = tiles[k] = {};
-                    fetch('/tiles/' + cfg.layer + '/' + k + '.geojson', {headers: OneMap.headers()})
+                    // Whole features (not cut at the tile's edge, which Leaflet would outline).
+                    fetch('/tiles/' + cfg.layer + '/' + k + '.geojson?clip=false', {headers: OneMap.headers()})
                         .then(function (r) { return r.status === 200 ? r.json() : null; })
                         .then(function (fc) {
                             if (!fc || tiles[k] !== entry) { return; }

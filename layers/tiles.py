@@ -183,7 +183,9 @@ def mvt(conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC) -> by
     return bytes(conn.execute(sa.text(sql), binds).scalar_one() or b"")
 
 
-def geojson(conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC) -> bytes:
+def geojson(
+    conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC, clip: bool = True
+) -> bytes:
     """The layer's features in the tile (clipped to it plus a buffer), as GeoJSON text."""
     if tile.z < layer.min_zoom:
         return b""
@@ -199,8 +201,8 @@ def geojson(conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC) -
     elif not _readable(layer, actor):
         return b""
     else:
-        clip = "ST_ClipByBox2D({g}, b.e4326)" if not layer.is_point else "{g}"
-        inner, scope = _features_sql(layer, actor, clip.format(g=_simplified(layer, tile)))
+        clipped = "ST_ClipByBox2D({g}, b.e4326)" if clip and not layer.is_point else "{g}"
+        inner, scope = _features_sql(layer, actor, clipped.format(g=_simplified(layer, tile)))
         names = [p.name for p in layer.visible(actor.role) if p.in_tiles]
         props = "json_build_object(" + ", ".join(f"'{n}', q.{n}" for n in names) + ")"
         fid = f"q.{layer.id_prop}"
@@ -264,8 +266,10 @@ def render(
     key = tile_key(layer, tile, fmt, actor, versions(conn))
     body = CACHE.get(key)
     if body is None:
-        make = mvt if fmt == "mvt" else geojson
-        body = make(conn, layer, tile, actor)
+        if fmt == "mvt":
+            body = mvt(conn, layer, tile, actor)
+        else:  # "geojson" is clipped to the tile plus a buffer; "geojson-whole" is not
+            body = geojson(conn, layer, tile, actor, clip=fmt == "geojson")
         CACHE.put(key, body)
     return key, body
 

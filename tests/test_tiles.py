@@ -312,3 +312,26 @@ def test_case_counts_follow_every_kind_of_change(demo_db: Engine) -> None:
         conn.execute(sa.text("SET LOCAL onemap.reset = 'on'"))  # history is append-only
         conn.execute(sa.text("TRUNCATE cases, case_history"))
         assert same() and conn.execute(sa.text(kept)).first() is None
+
+
+def test_geojson_tiles_unclipped_for_leaflet(demo_server: ServerProcess) -> None:
+    """clip=false: the same features, whole (simplified), so a map does not outline cuts."""
+    z, x, y = tile_of(14)
+    base = f"{demo_server.base}/tiles/units/{z}/{x}/{y}.geojson"
+    clipped, whole = httpx.get(base).json(), httpx.get(base + "?clip=false").json()
+    assert {f["id"] for f in clipped["features"]} == {f["id"] for f in whole["features"]}
+    n = 2**z
+    east = (x + 1) / n * 360 - 180
+    pad = (east - (x / n * 360 - 180)) * 64 / 4096
+
+    def max_lon(fc: dict[str, object]) -> float:
+        return max(
+            c[0]
+            for f in fc["features"]  # type: ignore[attr-defined]
+            for ring in f["geometry"]["coordinates"]
+            for part in (ring if isinstance(ring[0][0], list) else [ring])
+            for c in part
+        )
+
+    assert max_lon(clipped) <= east + pad + 1e-6 < max_lon(whole)
+    assert httpx.get(base + "?clip=maybe").status_code == 422

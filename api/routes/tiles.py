@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
@@ -15,7 +15,11 @@ from layers import features, tiles
 from layers.catalogue import get_layer
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
-MEDIA = {"mvt": "application/vnd.mapbox-vector-tile", "geojson": "application/geo+json"}
+MEDIA = {
+    "mvt": "application/vnd.mapbox-vector-tile",
+    "geojson": "application/geo+json",
+    "geojson-whole": "application/geo+json",
+}
 # Clients may keep a tile but must revalidate it (a 304 when unchanged): edits show at once.
 CACHE_CONTROL = "public, no-cache"
 
@@ -69,9 +73,21 @@ async def mvt(
     summary="A layer's features in a tile, clipped and simplified, as GeoJSON (EPSG:4326)",
 )
 async def geojson_tile(
-    layer_id: str, z: str, x: str, y: str, request: Request, engine: EngineDep, actor: ActorDep
+    layer_id: str,
+    z: str,
+    x: str,
+    y: str,
+    request: Request,
+    engine: EngineDep,
+    actor: ActorDep,
+    clip: bool = Query(
+        True,
+        description="clip polygons to the tile plus a buffer (false: whole simplified features "
+        "touching the tile, for Leaflet layers that would otherwise draw the cut edges)",
+    ),
 ) -> Response:
-    return await _serve(request, engine, actor, layer_id, z, x, y, "geojson")
+    fmt = "geojson" if clip else "geojson-whole"
+    return await _serve(request, engine, actor, layer_id, z, x, y, fmt)
 
 
 @router.get("/{layer_id}.json", summary="TileJSON 3.0.0 of a layer's vector tiles")
