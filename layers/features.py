@@ -214,10 +214,15 @@ def items(
         sa.text(f"{_select(layer, role)} WHERE {where} ORDER BY {fid} LIMIT :lim OFFSET :off"),
         {**binds, "lim": q.limit, "off": q.offset},
     ).all()
-    matched = conn.execute(
-        sa.text(f"SELECT count(*) FROM {layer.source} WHERE {where}"), binds
-    ).scalar_one()
-    return [_feature(*row) for row in rows], int(matched)
+
+    def count() -> int:
+        sql = f"SELECT count(*) FROM {layer.source} WHERE {where}"
+        return int(conn.execute(sa.text(sql), binds).scalar_one())
+
+    # A client paging through a layer asks for the same count on every page (GDAL: 100
+    # pages of a million cases): remembered until the layer changes.
+    what = f"count:{layer.id}:{where}:{sorted(binds.items())!r}"
+    return [_feature(*row) for row in rows], memo(conn, what, layer.tables, count)
 
 
 def item(conn: Connection, layer: Layer, feature_id: str, actor: Actor = PUBLIC) -> str | None:

@@ -261,6 +261,23 @@ def test_etag_revalidation_and_invalidation_on_edit(demo_db: Engine) -> None:
             conn.execute(sa.text("DELETE FROM cases WHERE title = '夜间施工'"))
         assert total() == before
 
+        # numberMatched is remembered between pages, and follows edits too.
+        def matched() -> int:
+            url = f"{server.base}/ogc/collections/stations/items?limit=1"
+            return int(httpx.get(url).json()["numberMatched"])
+
+        stations = matched()
+        assert matched() == stations
+        with demo_db.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO stations (name, kind, geom) VALUES ('新站', 'convenience_point', "
+                    "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
+                ),
+                {"x": lon, "y": lat},
+            )
+        assert matched() == stations + 1
+
         # Layer extents (OGC collections, TileJSON) are remembered, and follow edits too.
         def east() -> float:
             doc = httpx.get(f"{server.base}/ogc/collections/stations").json()
