@@ -27,7 +27,7 @@ from gis.errors import (
     PreconditionRequired,
     StaleVersion,
 )
-from gis.lifecycle import CLOSED, OPEN, allowed, next_status
+from gis.lifecycle import OPEN, allowed, next_status
 from gis.locate import locate_point
 from gis.pointcheck import cached_extent, check_points
 
@@ -493,6 +493,3 @@ def _history(
 def categories(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(sa.text("SELECT * FROM case_categories ORDER BY major, code")).mappings()
     return [dict(r) for r in rows]
-
-
-__all__ = ["CLOSED", "OPEN", "Actor", "PUBLIC"]

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
@@ -221,6 +221,3 @@ async def history(case_id: int, actor: ActorDep, engine: EngineDep) -> Any:
     return JSONResponse(
         {"case_id": case_id, "history": rows}, headers={"Cache-Control": "private, no-store"}
     )
-
-
-__all__ = ["router", "Response"]
