@@ -845,3 +845,38 @@ def test_demo_tokens_one_per_role(env: Env) -> None:
     for role, token in tokens.items():
         r = httpx.get(env.url("/api/v1/cases?limit=1"), headers=bearer(token))
         assert r.status_code == 200, role
+
+
+def test_on_time_statistics_per_grid_and_up(env: Env) -> None:
+    """Two cases closed in a fresh window, one late: the grid's on-time rate is 0.5; the
+    village, town and district roll it up; the public sees aggregates only."""
+    with env.engine.connect() as conn:
+        start = conn.execute(sa.text("SELECT now()")).scalar_one()
+    on_time, late = _reach(env, "responded"), _reach(env, "responded")
+    with env.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE cases SET close_by = now() - interval '1 minute' WHERE id = :c"),
+            {"c": late},
+        )
+    for cid in (on_time, late):
+        assert env.act(cid, "close").status_code == 200
+    params = {"since": start.isoformat()}
+    grid = {
+        a["code"]: a
+        for a in httpx.get(env.url("/api/v1/cases/stats"), params=params).json()["areas"]
+    }
+    mine = grid[env.grid]
+    assert (mine["closed"], mine["closed_on_time"], mine["on_time_rate"]) == (2, 1, 0.5)
+    assert mine["reported"] >= 2 and "测试人" not in str(grid)
+    for level, code in (
+        ("village", env.grid[:12]),
+        ("town", env.grid[:9] + "000"),
+        ("district", env.grid[:6] + "000000"),
+    ):
+        up = httpx.get(env.url("/api/v1/cases/stats"), params={**params, "level": level}).json()
+        row = {a["code"]: a for a in up["areas"]}[code]
+        assert row["closed"] >= 2 and row["closed_on_time"] >= 1
+    bad = httpx.get(env.url("/api/v1/cases/stats"), params={"level": "planet"})
+    assert bad.status_code == 422 and "unknown level 'planet'" in bad.text
+    naive = httpx.get(env.url("/api/v1/cases/stats"), params={"since": "2026-01-01T00:00:00"})
+    assert naive.status_code == 422 and "time zone" in naive.text

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -88,6 +88,31 @@ async def categories(engine: EngineDep) -> Any:
 @router.get("/counts", summary="Cases per grid, in all and open (public: no case details)")
 async def counts(engine: EngineDep) -> Any:
     return {"grids": await _in_tx(engine, casework.counts_by_grid)}
+
+
+@router.get(
+    "/stats",
+    summary="Per grid (village, town, district): reported, open, overdue, closed, on time",
+)
+async def stats(
+    engine: EngineDep,
+    level: Annotated[str, Query(description="grid, village, town or district")] = "grid",
+    since: Annotated[
+        datetime | None, Query(description="default: 14 days ago (a fortnight's ranking)")
+    ] = None,
+    until: datetime | None = None,
+) -> Any:
+    start = since or datetime.now(UTC) - timedelta(days=14)
+    for name, value in (("since", start), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(f"{name} needs a time zone (Z or +08:00)")
+    rows = await _in_tx(engine, lambda c: casework.stats(c, level, start, until))
+    return {
+        "level": level,
+        "since": start.isoformat(),
+        "until": until and until.isoformat(),
+        "areas": rows,
+    }
 
 
 @router.post("", status_code=201, summary="Report a case; it is owned by the grid covering it")
