@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends
-from sqlalchemy.engine import Engine
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Connection, Engine
 
 from gis.db import get_engine
 
@@ -16,3 +18,16 @@ async def engine() -> Engine:
 
 
 EngineDep = Annotated[Engine, Depends(engine)]
+
+
+T = TypeVar("T")
+
+
+async def in_tx(engine: Engine, fn: Callable[[Connection], T]) -> T:
+    """fn(connection) in one transaction, in a worker thread (off the event loop)."""
+
+    def run() -> T:
+        with engine.begin() as conn:
+            return fn(conn)
+
+    return await run_in_threadpool(run)

@@ -51,25 +51,28 @@ class Actor:
 
 PUBLIC = Actor("public", "public")
 
-SELECT = """
+# A case's deadlines: set at intake; imported rows fall back to their category's hours.
+RESPOND_BY = "coalesce(c.respond_by, c.reported_at + cc.respond_hours * interval '1 hour')"
+CLOSE_BY = "coalesce(c.close_by, c.reported_at + cc.close_hours * interval '1 hour')"
+# Open and past the deadline to close, or not yet handled and past the deadline to respond.
+OVERDUE = f"""(c.status IN ({_OPEN_SQL}) AND (now() > {CLOSE_BY}
+    OR (c.responded_at IS NULL AND c.status IN ('reported', 'registered', 'dispatched')
+        AND now() > {RESPOND_BY})))"""
+
+SELECT = f"""
 SELECT c.id, c.category, cc.label AS category_label, cc.major, cc.major_label, c.title,
        c.description, c.status, c.version, c.source, c.address, c.reported_at, c.updated_at,
        c.reporter_name, c.reporter_phone, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
        g.code AS grid_code, g.name AS grid_name, g.leader_name AS grid_leader_name,
        g.leader_phone AS grid_leader_phone, u.code AS unit_code, u.name AS unit_name,
        c.on_boundary, c.snap_distance_m, c.responded_at, c.closed_at,
-       coalesce(c.respond_by, c.reported_at + cc.respond_hours * interval '1 hour')
-           AS respond_by,
-       coalesce(c.close_by, c.reported_at + cc.close_hours * interval '1 hour') AS close_by
+       {RESPOND_BY} AS respond_by, {CLOSE_BY} AS close_by, {OVERDUE} AS overdue,
+       c.closed_at <= {CLOSE_BY} AS closed_on_time
   FROM cases c
   JOIN case_categories cc ON cc.code = c.category
   LEFT JOIN grids g ON g.id = c.grid_id
   LEFT JOIN units u ON u.id = c.unit_id
 """
-OVERDUE = f"""(c.status IN ({_OPEN_SQL}) AND (
-    now() > coalesce(c.close_by, c.reported_at + cc.close_hours * interval '1 hour')
-    OR (c.responded_at IS NULL AND c.status IN ('reported', 'registered', 'dispatched')
-        AND now() > coalesce(c.respond_by, c.reported_at + cc.respond_hours * interval '1 hour'))))"""
 
 
 def _scope(actor: Actor) -> tuple[str, dict[str, Any]]:
@@ -102,16 +105,6 @@ def _iso(v: datetime | None) -> str | None:
 def case_json(row: Any, actor: Actor) -> dict[str, Any]:
     """A case as the API shows it to `actor` (personal fields only for those who may)."""
     r = row._mapping
-    now = datetime.now(r["close_by"].tzinfo) if r["close_by"] is not None else None
-    is_open = r["status"] in OPEN
-    overdue = bool(
-        is_open
-        and now is not None
-        and (
-            now > r["close_by"]
-            or (r["responded_at"] is None and r["status"] in OPEN[:3] and now > r["respond_by"])
-        )
-    )
     out: dict[str, Any] = {
         "id": r["id"],
         "category": r["category"],
@@ -136,10 +129,8 @@ def case_json(row: Any, actor: Actor) -> dict[str, Any]:
         "close_by": _iso(r["close_by"]),
         "responded_at": _iso(r["responded_at"]),
         "closed_at": _iso(r["closed_at"]),
-        "overdue": overdue,
-        "closed_on_time": (
-            None if r["closed_at"] is None else bool(r["closed_at"] <= r["close_by"])
-        ),
+        "overdue": r["overdue"],
+        "closed_on_time": r["closed_on_time"],
         "allowed_actions": allowed(r["status"], actor.role),
     }
     if actor.role in SEES_PERSONAL:
@@ -511,7 +502,6 @@ def stats(
     key = STATS_LEVELS.get(level)
     if key is None:
         raise InvalidInput(f"unknown level {level[:20]!r}: use one of {', '.join(STATS_LEVELS)}")
-    close_by = "coalesce(c.close_by, c.reported_at + cc.close_hours * interval '1 hour')"
     rows = conn.execute(
         sa.text(
             f"""
@@ -519,7 +509,7 @@ def stats(
                    count(*) FILTER (WHERE c.status IN ({_OPEN_SQL})) AS open,
                    count(*) FILTER (WHERE {OVERDUE}) AS overdue,
                    count(*) FILTER (WHERE c.closed_at IS NOT NULL) AS closed,
-                   count(*) FILTER (WHERE c.closed_at IS NOT NULL AND c.closed_at <= {close_by})
+                   count(*) FILTER (WHERE c.closed_at IS NOT NULL AND c.closed_at <= {CLOSE_BY})
                        AS closed_on_time
               FROM cases c
               JOIN case_categories cc ON cc.code = c.category

@@ -52,7 +52,7 @@ def _int(name: str, raw: str, low: int) -> int:
     return value
 
 
-def _bbox(raw: str) -> tuple[float, float, float, float]:
+def parse_bbox(raw: str) -> tuple[float, float, float, float]:
     parts = raw.split(",")
     if len(parts) not in (4, 6):
         raise BadParameter("bbox", "give minlon,minlat,maxlon,maxlat (CRS84, 4 numbers)")
@@ -125,7 +125,7 @@ def parse_items_query(
         elif name == "offset":
             q.offset = _int(name, raw, 0)
         elif name == "bbox":
-            q.bbox = _bbox(raw)
+            q.bbox = parse_bbox(raw)
         elif name == "datetime":
             if layer.datetime_prop is None:
                 raise BadParameter(name, f"layer {layer.id!r} has no time; remove datetime")

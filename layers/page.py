@@ -120,6 +120,7 @@ class Dispatch(MacroElement):  # type: ignore[misc]
             };
             box.addTo({{ this._parent.get_name() }});
             return {
+                esc: esc,
                 headers: headers,
                 casePopup: function (popup, id) { if (token()) { show(popup, id); } },
                 onToken: function (fn) { listeners.push(fn); }
@@ -146,11 +147,7 @@ class TiledGeoJson(MacroElement):  # type: ignore[misc]
             var group = {{ this._parent.get_name() }};
             var cfg = {{ this.cfg | tojson }};
             var tiles = {};
-            function esc(v) {
-                var d = document.createElement('div');
-                d.textContent = v === null || v === undefined ? '' : String(v);
-                return d.innerHTML;
-            }
+            var esc = OneMap.esc;
             function popup(p) {
                 if (p.cases !== undefined) {
                     return '<b>网格 ' + esc(p.grid_code) + '</b><br>' + esc(p.cases) +

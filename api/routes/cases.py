@@ -5,36 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.engine import Connection
 
 from api.auth import ActorDep
-from api.deps import EngineDep
+from api.deps import EngineDep, in_tx
 from api.events import CASES
 from gis import casework
 from gis.casework import Actor, CaseFilter, NewCase
 from gis.errors import InvalidInput, NotAuthenticated
 from gis.lifecycle import ACTIONS
 from gis.vocab import CASE_STATUSES
+from layers.features import BadParameter, parse_bbox
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 T = TypeVar("T")
 KEEPALIVE_S = 15.0
-
-
-async def _in_tx(engine: Any, fn: Callable[[Connection], T]) -> T:
-    def run() -> T:
-        with engine.begin() as conn:
-            return fn(conn)
-
-    return await run_in_threadpool(run)
 
 
 def _case_response(case: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -82,12 +73,12 @@ def _xy(loc: Location) -> tuple[float, float]:
 
 @router.get("/categories", summary="Case categories (major/minor classes) and their deadlines")
 async def categories(engine: EngineDep) -> Any:
-    return await _in_tx(engine, casework.categories)
+    return await in_tx(engine, casework.categories)
 
 
 @router.get("/counts", summary="Cases per grid, in all and open (public: no case details)")
 async def counts(engine: EngineDep) -> Any:
-    return {"grids": await _in_tx(engine, casework.counts_by_grid)}
+    return {"grids": await in_tx(engine, casework.counts_by_grid)}
 
 
 @router.get(
@@ -106,7 +97,7 @@ async def stats(
     for name, value in (("since", start), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name} needs a time zone (Z or +08:00)")
-    rows = await _in_tx(engine, lambda c: casework.stats(c, level, start, until))
+    rows = await in_tx(engine, lambda c: casework.stats(c, level, start, until))
     return {
         "level": level,
         "since": start.isoformat(),
@@ -129,24 +120,20 @@ async def create(body: CaseIn, actor: ActorDep, engine: EngineDep) -> JSONRespon
         reporter_phone=body.reporter.phone if body.reporter else None,
         address=body.address,
     )
-    case = await _in_tx(engine, lambda c: casework.create_case(c, new, actor))
+    case = await in_tx(engine, lambda c: casework.create_case(c, new, actor))
     response = _case_response(case, 201)
     response.headers["Location"] = f"/api/v1/cases/{case['id']}"
     return response
 
 
 def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    """The OGC parser's checks (lon/lat order, ranges), as this API's 422."""
     if raw is None:
         return None
     try:
-        parts = tuple(float(v) for v in raw.split(","))
-    except ValueError:
-        raise InvalidInput(f"bbox {raw[:60]!r}: give minlon,minlat,maxlon,maxlat") from None
-    if len(parts) != 4 or not (
-        -180 <= parts[0] <= parts[2] <= 180 and -90 <= parts[1] <= parts[3] <= 90
-    ):
-        raise InvalidInput(f"bbox {raw[:60]!r}: give minlon,minlat,maxlon,maxlat in degrees")
-    return parts  # type: ignore[return-value]
+        return parse_bbox(raw)
+    except BadParameter as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 @router.get("", summary="Cases you may see, filtered and paged (newest first)")
@@ -176,7 +163,7 @@ async def list_cases(
         limit=limit,
         offset=offset,
     )
-    items, total = await _in_tx(engine, lambda c: casework.list_cases(c, f, actor))
+    items, total = await in_tx(engine, lambda c: casework.list_cases(c, f, actor))
     return JSONResponse(
         {"cases": items, "total": total, "limit": limit, "offset": offset},
         headers={"Cache-Control": "private, no-store"},
@@ -215,7 +202,7 @@ def _visible(event: dict[str, Any], actor: Actor) -> bool:
 
 @router.get("/{case_id}", summary="One case (ETag: its version)")
 async def get_case(case_id: int, actor: ActorDep, engine: EngineDep) -> JSONResponse:
-    return _case_response(await _in_tx(engine, lambda c: casework.get_case(c, case_id, actor)))
+    return _case_response(await in_tx(engine, lambda c: casework.get_case(c, case_id, actor)))
 
 
 @router.post(
@@ -234,7 +221,7 @@ async def act(
     engine: EngineDep,
     if_match: str | None = Header(None, description='the ETag of the case, e.g. "3"'),
 ) -> JSONResponse:
-    case = await _in_tx(
+    case = await in_tx(
         engine, lambda c: casework.act(c, case_id, body.action, body.note, actor, if_match)
     )
     return _case_response(case)
@@ -242,7 +229,7 @@ async def act(
 
 @router.get("/{case_id}/history", summary="Every transition of a case, oldest first")
 async def history(case_id: int, actor: ActorDep, engine: EngineDep) -> Any:
-    rows = await _in_tx(engine, lambda c: casework.history(c, case_id, actor))
+    rows = await in_tx(engine, lambda c: casework.history(c, case_id, actor))
     return JSONResponse(
         {"case_id": case_id, "history": rows}, headers={"Cache-Control": "private, no-store"}
     )

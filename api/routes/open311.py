@@ -14,12 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
 from api.auth import actor_for, bearer
-from api.deps import EngineDep
+from api.deps import EngineDep, in_tx
 from gis import casework
 from gis.casework import Actor, CaseFilter, NewCase
 from gis.errors import InvalidInput, NotAuthenticated, NotFound, OneMapError
@@ -37,14 +36,6 @@ STATUS_CODES = {
 
 def _error(status: int, description: str) -> JSONResponse:
     return JSONResponse([{"code": status, "description": description}], status_code=status)
-
-
-async def _run(engine: Any, fn: Callable[[Connection], Any]) -> Any:
-    def run() -> Any:
-        with engine.begin() as conn:
-            return fn(conn)
-
-    return await run_in_threadpool(run)
 
 
 async def _actor(request: Request, engine: Any, api_key: str | None) -> Actor:
@@ -92,7 +83,7 @@ def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
 @router.get("/services.json", summary="The case categories as Open311 services")
 @_wrap
 async def services(engine: EngineDep) -> Any:
-    rows = await _run(engine, casework.categories)
+    rows = await in_tx(engine, casework.categories)
     return [
         {
             "service_code": r["code"],
@@ -153,7 +144,7 @@ async def create_request(request: Request, engine: EngineDep) -> Any:
         reporter_phone=str(form.get("phone")).strip() if form.get("phone") else None,
         address=str(form.get("address_string")).strip() if form.get("address_string") else None,
     )
-    case = await _run(engine, lambda c: casework.create_case(c, new, actor, source="open311"))
+    case = await in_tx(engine, lambda c: casework.create_case(c, new, actor, source="open311"))
     notice = (
         f"filed to grid {case['grid']['code']}; respond by {case['respond_by']}"
         if case["grid"]
@@ -208,7 +199,7 @@ async def list_requests(
                     continue
             return found
 
-        return [_service_request(c) for c in await _run(engine, visible)]
+        return [_service_request(c) for c in await in_tx(engine, visible)]
     f = CaseFilter(
         category=service_code,
         open=None if status is None else status == "open",
@@ -216,7 +207,7 @@ async def list_requests(
         reported_before=_when(end_date, "end_date"),
         limit=1000,
     )
-    cases, _ = await _run(engine, lambda c: casework.list_cases(c, f, actor))
+    cases, _ = await in_tx(engine, lambda c: casework.list_cases(c, f, actor))
     return [_service_request(c) for c in cases]
 
 
@@ -228,5 +219,5 @@ async def get_request(
     actor = await _actor(request, engine, api_key)
     if not request_id.isdigit() or len(request_id) > 18:
         raise NotFound(f"no request {request_id[:20]!r}")
-    case = await _run(engine, lambda c: casework.get_case(c, int(request_id), actor))
+    case = await in_tx(engine, lambda c: casework.get_case(c, int(request_id), actor))
     return [_service_request(case)]
