@@ -1,5 +1,5 @@
 """Who is calling: a bearer token (Authorization: Bearer TOKEN) becomes an Actor; none is
-the public. Tokens are looked up by their SHA-256 (gis/users.py) and never logged."""
+the public. Tokens are looked up by their SHA-256 (gis/access/users.py) and never logged."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
 from api.deps import EngineDep
-from gis.casework import PUBLIC, Actor
+from gis.access.roles import PUBLIC, Actor
+from gis.access.users import authenticate
 from gis.errors import NotAuthenticated
-from gis.users import authenticate
 
 
 def bearer(request: Request) -> str | None:

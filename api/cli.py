@@ -33,14 +33,14 @@ def db() -> None:
 
 
 def _cluster():  # type: ignore[no-untyped-def]
-    from gis.cluster import LocalCluster
-    from gis.settings import get_settings
+    from gis.store.cluster import LocalCluster
+    from gis.store.settings import get_settings
 
     return LocalCluster.from_settings(get_settings())
 
 
 def _external_url() -> str | None:
-    from gis.settings import get_settings
+    from gis.store.settings import get_settings
 
     return get_settings().database_url
 
@@ -68,7 +68,7 @@ def db_status() -> None:
     """Say whether the database answers, and its PostGIS version and schema revision."""
     import sqlalchemy as sa
 
-    from gis.db import check_postgis, get_engine
+    from gis.store.db import check_postgis, get_engine
 
     engine = get_engine()
     version = check_postgis(engine)
@@ -85,7 +85,7 @@ def db_status() -> None:
 @db.command("url")
 def db_url() -> None:
     """Print the database URL in force."""
-    from gis.db import database_url
+    from gis.store.db import database_url
 
     click.echo(database_url())
 
@@ -93,8 +93,8 @@ def db_url() -> None:
 @db.command("migrate")
 def db_migrate() -> None:
     """Apply the migrations to the database in force (creating PostGIS if needed)."""
-    from gis.db import database_url
-    from gis.migrate import upgrade
+    from gis.store.db import database_url
+    from gis.store.migrate import upgrade
 
     url = database_url()
     upgrade(url)
@@ -134,7 +134,7 @@ def demo_city(
 
     from gis.demo.city import CitySpec
     from gis.demo.files import write_city
-    from gis.settings import get_settings
+    from gis.store.settings import get_settings
 
     started = time.perf_counter()
     try:
@@ -163,10 +163,10 @@ def demo() -> None:
 @click.option("--yes", is_flag=True, help="do not ask")
 def demo_load(boundaries: Path, cases: int, reset: bool, yes: bool) -> None:
     """Load the demo city (once; a database that holds districts is left alone)."""
-    from gis.db import get_engine
     from gis.demo.files import empty_layers, load_demo
-    from gis.health import layer_counts
-    from gis.settings import get_settings
+    from gis.store.db import get_engine
+    from gis.store.health import layer_counts
+    from gis.store.settings import get_settings
 
     engine = get_engine()
     if reset:
@@ -191,8 +191,8 @@ def demo_tokens() -> None:
     """Issue (anew) one demo user per role and print their tokens."""
     import sqlalchemy as sa
 
-    from gis.db import get_engine
-    from gis.users import add_user
+    from gis.access.users import add_user
+    from gis.store.db import get_engine
 
     with get_engine().begin() as conn:
         grid = conn.execute(
@@ -223,8 +223,8 @@ def users() -> None:
 @click.option("--grid", "grid_code", default=None, help="the grid of a grid_worker")
 def users_add(name: str, role: str, grid_code: str | None) -> None:
     """Create a user (or renew their token) and print the token, once."""
-    from gis.db import get_engine
-    from gis.users import add_user
+    from gis.access.users import add_user
+    from gis.store.db import get_engine
 
     with get_engine().begin() as conn:
         token = add_user(conn, name, role, grid_code)
@@ -236,7 +236,7 @@ def users_list() -> None:
     """Users, roles and grids (never tokens)."""
     import sqlalchemy as sa
 
-    from gis.db import get_engine
+    from gis.store.db import get_engine
 
     with get_engine().connect() as conn:
         for r in conn.execute(
@@ -250,8 +250,8 @@ def users_list() -> None:
 @click.argument("name")
 def users_disable(name: str) -> None:
     """Disable a user's token."""
-    from gis.db import get_engine
-    from gis.users import disable_user
+    from gis.access.users import disable_user
+    from gis.store.db import get_engine
 
     with get_engine().begin() as conn:
         disable_user(conn, name)
@@ -266,8 +266,8 @@ def categories() -> None:
 
 @categories.command("list")
 def categories_list() -> None:
-    from gis.casework import categories as read
-    from gis.db import get_engine
+    from gis.cases.read import categories as read
+    from gis.store.db import get_engine
 
     with get_engine().connect() as conn:
         for c in read(conn):
@@ -285,7 +285,7 @@ def categories_set(code: str, respond_hours: int, close_hours: int) -> None:
     """Change a category's deadlines (for cases reported from now on)."""
     import sqlalchemy as sa
 
-    from gis.db import get_engine
+    from gis.store.db import get_engine
 
     if respond_hours > close_hours:
         raise click.BadParameter("--respond-hours must not exceed --close-hours")
@@ -303,7 +303,7 @@ def categories_set(code: str, respond_hours: int, close_hours: int) -> None:
 
 # --- import / export --------------------------------------------------------------------
 def _layer_choice() -> click.Choice:
-    from gis.layerspec import LAYERS
+    from gis.registry.layers import LAYERS
 
     return click.Choice(list(LAYERS))
 
@@ -324,8 +324,8 @@ def import_cmd(
     lat_col: str | None,
 ) -> None:
     """Import FILE (GeoJSON, GeoPackage, Shapefile or CSV) into LAYER, all or nothing."""
-    from gis.db import get_engine
     from gis.io.importer import import_file
+    from gis.store.db import get_engine
 
     summary = import_file(
         get_engine(),
@@ -345,8 +345,8 @@ def import_cmd(
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def export_cmd(layer: str, file: Path) -> None:
     """Export LAYER to FILE (.geojson, .gpkg or .shp)."""
-    from gis.db import get_engine
     from gis.io.export import export_layer
+    from gis.store.db import get_engine
 
     n = export_layer(get_engine(), layer, file)
     click.echo(f"exported {n:,} {layer} to {file}")
@@ -375,12 +375,12 @@ def qa_cmd(folder: Path | None, min_area: float, as_json: bool) -> None:
     """
     import json
 
-    from gis.qa import check_database, check_files, findings_frame
+    from gis.plan.qa import check_database, check_files, findings_frame
 
     if folder:
         findings = check_files(folder, min_area)
     else:
-        from gis.db import get_engine
+        from gis.store.db import get_engine
 
         findings = check_database(get_engine(), min_area)
     if as_json:
@@ -405,8 +405,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the API and the map."""
     import uvicorn
 
-    from gis.db import check_postgis, get_engine
-    from gis.settings import get_settings
+    from gis.store.db import check_postgis, get_engine
+    from gis.store.settings import get_settings
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -469,10 +469,10 @@ def locate_cmd(
 
     import numpy as np
 
-    from gis.crs import parse_crs
-    from gis.db import get_engine
-    from gis.locate import locate_point
-    from gis.pointcheck import cached_extent, check_points
+    from gis.crs.systems import parse_crs
+    from gis.owners.locate import locate_point
+    from gis.owners.pointcheck import cached_extent, check_points
+    from gis.store.db import get_engine
 
     parsed = parse_crs(crs)
     engine = get_engine()
@@ -510,8 +510,8 @@ def new_plan_cmd(grids: Path, units: Path, crs: str | None, encoding: str | None
 
     The current grids and units get valid_to = now; run `onemap rejoin` afterwards.
     """
-    from gis.db import get_engine
-    from gis.plan import import_new_plan
+    from gis.plan.generations import import_new_plan
+    from gis.store.db import get_engine
 
     for summary in import_new_plan(get_engine(), grids, units, crs, encoding):
         click.echo(str(summary))
@@ -521,8 +521,8 @@ def new_plan_cmd(grids: Path, units: Path, crs: str | None, encoding: str | None
 @main.command("rejoin")
 def rejoin_cmd() -> None:
     """Re-assign hotspots, parcels, stations and open cases to the current grid plan."""
-    from gis.db import get_engine
-    from gis.plan import rejoin
+    from gis.plan.generations import rejoin
+    from gis.store.db import get_engine
 
     click.echo(str(rejoin(get_engine())))
 

@@ -9,7 +9,7 @@ from fastapi import Depends
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Connection, Engine
 
-from gis.db import get_engine
+from gis.store.db import get_engine
 
 
 async def engine() -> Engine:

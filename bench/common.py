@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.engine import Engine, make_url
 
-from gis.db import database_url
 from gis.demo.city import CitySpec
 from gis.demo.files import write_city
-from gis.migrate import upgrade
-from gis.settings import PROJECT_ROOT
+from gis.store.db import database_url
+from gis.store.migrate import upgrade
+from gis.store.settings import PROJECT_ROOT
 
 SCALED = {"grids": 10_000, "units": 50_000, "cases": 1_000_000}
 CITY_DIR = PROJECT_ROOT / ".onemap" / "bench" / "city-{grids}-{units}-{cases}"

@@ -16,7 +16,7 @@ import httpx
 import pandas as pd
 
 from bench.common import scaled_city, scaled_database
-from gis.settings import PROJECT_ROOT
+from gis.store.settings import PROJECT_ROOT
 
 CONNECTIONS, THREADS, SECONDS = 32, 2, 15
 

@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from bench.common import scaled_city, scaled_database
-from gis.ownerindex import OwnerIndex
+from gis.owners.index import OwnerIndex
 
 
 def main() -> dict[str, float]:

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Engine
 
 from bench.common import scaled_city, scaled_database
 from gis.io.importer import import_file
-from gis.settings import PROJECT_ROOT
+from gis.store.settings import PROJECT_ROOT
 from layers.catalogue import CATALOGUE
 
 ZOOMS = range(10, 17)

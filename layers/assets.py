@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gis.settings import PROJECT_ROOT
+from gis.store.settings import PROJECT_ROOT
 
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 URL_PREFIX = "/vendor"

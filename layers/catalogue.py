@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gis import vocab
 from gis.errors import UnknownLayer
+from gis.registry import vocab
 
 ROLES = ("public", "dispatcher", "grid_worker", "analyst", "admin")
 # Roles that may see personal fields (reporters', contacts' and leaders' names and phones).

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.casework import PUBLIC, Actor
+from gis.access.roles import PUBLIC, Actor
 from gis.errors import Forbidden, NotAuthenticated
 from layers.catalogue import Layer
 from layers.versions import memo

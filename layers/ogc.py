@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy.engine import Connection
 
-from gis.casework import PUBLIC, Actor
+from gis.access.roles import PUBLIC, Actor
 from layers import features
 from layers.catalogue import CATALOGUE, Layer, get_layer
 

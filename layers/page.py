@@ -6,7 +6,7 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
-from gis.extent import Extent
+from gis.owners.extent import Extent
 from layers import assets
 from layers.catalogue import CATALOGUE, Layer
 

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.casework import PUBLIC, Actor
+from gis.access.roles import PUBLIC, Actor
 from gis.errors import Forbidden, NotAuthenticated
 from layers.catalogue import OPEN_STATUSES, Layer, get_layer
 from layers.features import access

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.engine import Engine, make_url
 
-from gis.db import normalise_url
 from gis.demo.files import load_demo
-from gis.migrate import upgrade
+from gis.store.db import normalise_url
+from gis.store.migrate import upgrade
 from tests.helpers import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +77,8 @@ def server() -> Server:
     """The PostGIS server under test; fails (never skips) when there is none."""
     url = os.environ.get("ONEMAP_DATABASE_URL")
     if not url:
-        from gis.cluster import LocalCluster
-        from gis.settings import get_settings
+        from gis.store.cluster import LocalCluster
+        from gis.store.settings import get_settings
 
         cluster = LocalCluster.from_settings(get_settings())
         cluster.start()
@@ -168,7 +168,7 @@ def counts(engine: Engine) -> dict[str, int]:
 def tokens(demo_ro: Engine) -> dict[str, str]:
     """A token per role on the shared demo copy: dispatcher, analyst, admin, a grid worker
     of the grid with most cases ("grid_worker") and one of another grid ("other_worker")."""
-    from gis.users import add_user
+    from gis.access.users import add_user
 
     with demo_ro.begin() as conn:
         busiest, other = conn.execute(

@@ -16,9 +16,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gis.lifecycle import ACTIONS, allowed
-from gis.users import add_user
-from gis.vocab import CASE_STATUSES
+from gis.access.users import add_user
+from gis.cases.lifecycle import ACTIONS, allowed
+from gis.registry.vocab import CASE_STATUSES
 from tests.conftest import Server, _copy, bearer, counts
 from tests.helpers import ServerProcess, run_cli
 
@@ -352,7 +352,7 @@ def test_analyst_sees_masked_personal_data(env: Env) -> None:
 def test_intake_in_gcj02_and_duplicate_warning(env: Env) -> None:
     import numpy as np
 
-    from gis.chinacrs import wgs84_to_gcj02
+    from gis.crs.china import wgs84_to_gcj02
 
     first = env.new_case(category="noise", title="夜间施工噪音")
     gx, gy = wgs84_to_gcj02(np.array([INSIDE[0] + 0.0001]), np.array([INSIDE[1]]))

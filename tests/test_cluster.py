@@ -11,8 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gis.cluster import LocalCluster
-from gis.migrate import head_revision
+from gis.store.cluster import LocalCluster
+from gis.store.migrate import head_revision
 from tests.helpers import ROOT, free_port, run_cli
 
 

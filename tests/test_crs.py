@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from gis import chinacrs
-from gis.crs import BD09, GCJ02, from_storage, parse_crs, to_storage
+from gis.crs import china as chinacrs
+from gis.crs.systems import BD09, GCJ02, from_storage, parse_crs, to_storage
 from gis.errors import InvalidCRS
 
 GEOD = Geod(ellps="WGS84")

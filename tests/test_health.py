@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.engine import Engine
 
-from gis.health import layer_counts
-from gis.migrate import head_revision
+from gis.store.health import layer_counts
+from gis.store.migrate import head_revision
 from tests.helpers import ServerProcess
 
 

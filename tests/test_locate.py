@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Connection, Engine
 
 from gis.io.export import read_layer
-from gis.locate import locate_point
-from gis.ownerindex import OwnerIndex
+from gis.owners.index import OwnerIndex
+from gis.owners.locate import locate_point
 
 NEAR = 1e-9  # degrees: closer than this to a grid edge, floating point may go either way
 

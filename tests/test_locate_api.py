@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from sqlalchemy.engine import Engine
 
-from gis.chinacrs import wgs84_to_bd09, wgs84_to_gcj02
-from gis.crs import from_storage
-from gis.ownerindex import OwnerIndex
+from gis.crs.china import wgs84_to_bd09, wgs84_to_gcj02
+from gis.crs.systems import from_storage
+from gis.owners.index import OwnerIndex
 from tests.conftest import counts
 from tests.helpers import ServerProcess, run_cli
 
@@ -226,8 +226,8 @@ def test_hot_path_answers_as_the_fastapi_route(
     import asyncio
 
     from api.app import create_app
-    from gis.db import get_engine
-    from gis.settings import get_settings
+    from gis.store.db import get_engine
+    from gis.store.settings import get_settings
 
     monkeypatch.setenv("ONEMAP_DATABASE_URL", demo_ro.url.render_as_string(hide_password=False))
     get_settings.cache_clear()  # the settings (and so the engine) are read once per process

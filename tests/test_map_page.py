@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy.engine import Engine
 
-from gis.health import layer_counts
+from gis.store.health import layer_counts
 from tests.helpers import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -125,7 +125,7 @@ def test_public_page_loads_tiles_and_case_counts(demo_server: ServerProcess) -> 
 def test_dispatcher_dispatches_from_the_map(demo_db: Engine) -> None:
     """With a dispatcher's token in the page, a case popup shows its owner and leader and
     the allowed actions; clicking one moves the case on (If-Match sent by the page)."""
-    from gis.users import add_user
+    from gis.access.users import add_user
 
     with demo_db.begin() as conn:
         token = add_user(conn, "map-dispatcher", "dispatcher")

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from gis.errors import ImportRejected
 from gis.io.export import read_layer
-from gis.plan import CLOSED_CASE_STATUSES, import_new_plan, rejoin
+from gis.plan.generations import CLOSED_CASE_STATUSES, import_new_plan, rejoin
 from tests.conftest import counts
 from tests.helpers import run_cli
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pyproj import Geod
 from sqlalchemy.engine import Engine
 
-from gis.qa import check_database, check_files, check_plan
+from gis.plan.qa import check_database, check_files, check_plan
 from tests.conftest import BOUNDARIES
 from tests.helpers import run_cli
 

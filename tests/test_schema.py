@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-from gis.migrate import head_revision, upgrade
-from gis.models import Base
+from gis.store.migrate import head_revision, upgrade
+from gis.store.models import Base
 from tests.conftest import Server, counts
 
 
@@ -186,8 +186,8 @@ def test_only_one_current_grid_per_code(demo_db: Engine) -> None:
 
 
 def test_case_categories_table_matches_vocab(empty_db: Engine) -> None:
-    """Migration 0004 seeds case_categories from a frozen copy of gis.vocab: they agree."""
-    from gis.vocab import CASE_MAJORS, CASE_MINORS
+    """Migration 0004 seeds case_categories from a frozen copy of gis.registry.vocab: they agree."""
+    from gis.registry.vocab import CASE_MAJORS, CASE_MINORS
 
     with empty_db.connect() as conn:
         rows = conn.execute(

@@ -1,5 +1,5 @@
 """Cases: intake, listing, one case, actions with If-Match, history, public counts and the
-live stream. Thin: parses, authorises (api/auth.py) and calls gis/casework.py."""
+live stream. Thin: parses, authorises (api/auth.py) and calls gis/cases/."""
 
 from __future__ import annotations
 
@@ -16,11 +16,14 @@ from pydantic import BaseModel, Field
 from api.auth import ActorDep
 from api.deps import EngineDep, in_tx
 from api.events import CASES
-from gis import casework
-from gis.casework import Actor, CaseFilter, NewCase
+from gis.access.roles import Actor
+from gis.cases import actions, intake, read
+from gis.cases.intake import NewCase
+from gis.cases.lifecycle import ACTIONS
+from gis.cases.read import CaseFilter
 from gis.errors import InvalidInput, NotAuthenticated
-from gis.lifecycle import ACTIONS
-from gis.vocab import CASE_STATUSES
+from gis.registry.vocab import CASE_STATUSES
+from gis.stats import cases as case_stats
 from layers.features import BadParameter, parse_bbox
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -73,12 +76,12 @@ def _xy(loc: Location) -> tuple[float, float]:
 
 @router.get("/categories", summary="Case categories (major/minor classes) and their deadlines")
 async def categories(engine: EngineDep) -> Any:
-    return await in_tx(engine, casework.categories)
+    return await in_tx(engine, read.categories)
 
 
 @router.get("/counts", summary="Cases per grid, in all and open (public: no case details)")
 async def counts(engine: EngineDep) -> Any:
-    return {"grids": await in_tx(engine, casework.counts_by_grid)}
+    return {"grids": await in_tx(engine, case_stats.counts_by_grid)}
 
 
 @router.get(
@@ -97,7 +100,7 @@ async def stats(
     for name, value in (("since", start), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name} needs a time zone (Z or +08:00)")
-    rows = await in_tx(engine, lambda c: casework.stats(c, level, start, until))
+    rows = await in_tx(engine, lambda c: case_stats.stats(c, level, start, until))
     return {
         "level": level,
         "since": start.isoformat(),
@@ -120,7 +123,7 @@ async def create(body: CaseIn, actor: ActorDep, engine: EngineDep) -> JSONRespon
         reporter_phone=body.reporter.phone if body.reporter else None,
         address=body.address,
     )
-    case = await in_tx(engine, lambda c: casework.create_case(c, new, actor))
+    case = await in_tx(engine, lambda c: intake.create_case(c, new, actor))
     response = _case_response(case, 201)
     response.headers["Location"] = f"/api/v1/cases/{case['id']}"
     return response
@@ -163,7 +166,7 @@ async def list_cases(
         limit=limit,
         offset=offset,
     )
-    items, total = await in_tx(engine, lambda c: casework.list_cases(c, f, actor))
+    items, total = await in_tx(engine, lambda c: read.list_cases(c, f, actor))
     return JSONResponse(
         {"cases": items, "total": total, "limit": limit, "offset": offset},
         headers={"Cache-Control": "private, no-store"},
@@ -202,7 +205,7 @@ def _visible(event: dict[str, Any], actor: Actor) -> bool:
 
 @router.get("/{case_id}", summary="One case (ETag: its version)")
 async def get_case(case_id: int, actor: ActorDep, engine: EngineDep) -> JSONResponse:
-    return _case_response(await in_tx(engine, lambda c: casework.get_case(c, case_id, actor)))
+    return _case_response(await in_tx(engine, lambda c: read.get_case(c, case_id, actor)))
 
 
 @router.post(
@@ -222,14 +225,14 @@ async def act(
     if_match: str | None = Header(None, description='the ETag of the case, e.g. "3"'),
 ) -> JSONResponse:
     case = await in_tx(
-        engine, lambda c: casework.act(c, case_id, body.action, body.note, actor, if_match)
+        engine, lambda c: actions.act(c, case_id, body.action, body.note, actor, if_match)
     )
     return _case_response(case)
 
 
 @router.get("/{case_id}/history", summary="Every transition of a case, oldest first")
 async def history(case_id: int, actor: ActorDep, engine: EngineDep) -> Any:
-    rows = await in_tx(engine, lambda c: casework.history(c, case_id, actor))
+    rows = await in_tx(engine, lambda c: read.history(c, case_id, actor))
     return JSONResponse(
         {"case_id": case_id, "history": rows}, headers={"Cache-Control": "private, no-store"}
     )

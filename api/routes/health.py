@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import EngineDep
 from gis.errors import DatabaseUnavailable
-from gis.health import health
+from gis.store.health import health
 
 router = APIRouter(tags=["health"])
 LIVE_BODY = b'{"status":"alive"}'

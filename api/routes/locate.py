@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from api.deps import EngineDep
-from gis.crs import InputCRS, is_lonlat, parse_crs
-from gis.db import get_engine
+from gis.crs.systems import InputCRS, is_lonlat, parse_crs
 from gis.errors import InvalidCRS
-from gis.ownerindex import cached_plan_index, owner_index, plan_index
-from gis.owners import DEFAULT_TOLERANCE_M
-from gis.pointcheck import cached_extent, check_points
+from gis.owners.index import cached_plan_index, owner_index, plan_index
+from gis.owners.model import DEFAULT_TOLERANCE_M
+from gis.owners.pointcheck import cached_extent, check_points
+from gis.store.db import get_engine
 
 router = APIRouter(prefix="/api/v1", tags=["locate"])
 MAX_POINTS = 100_000

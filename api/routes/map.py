@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import EngineDep
-from gis.extent import city_extent
+from gis.owners.extent import city_extent
 from layers import assets
 from layers.boundaries import boundaries_geojson
 from layers.page import build_page

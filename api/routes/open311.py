@@ -19,11 +19,13 @@ from sqlalchemy.engine import Connection
 
 from api.auth import actor_for, bearer
 from api.deps import EngineDep, in_tx
-from gis import casework
-from gis.casework import Actor, CaseFilter, NewCase
+from gis.access.roles import Actor
+from gis.cases import intake, read
+from gis.cases.intake import NewCase
+from gis.cases.lifecycle import OPEN
+from gis.cases.read import CaseFilter
 from gis.errors import InvalidInput, NotAuthenticated, NotFound, OneMapError
-from gis.lifecycle import OPEN
-from gis.vocab import CASE_STATUSES
+from gis.registry.vocab import CASE_STATUSES
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
 STATUS_CODES = {
@@ -83,7 +85,7 @@ def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
 @router.get("/services.json", summary="The case categories as Open311 services")
 @_wrap
 async def services(engine: EngineDep) -> Any:
-    rows = await in_tx(engine, casework.categories)
+    rows = await in_tx(engine, read.categories)
     return [
         {
             "service_code": r["code"],
@@ -144,7 +146,7 @@ async def create_request(request: Request, engine: EngineDep) -> Any:
         reporter_phone=str(form.get("phone")).strip() if form.get("phone") else None,
         address=str(form.get("address_string")).strip() if form.get("address_string") else None,
     )
-    case = await in_tx(engine, lambda c: casework.create_case(c, new, actor, source="open311"))
+    case = await in_tx(engine, lambda c: intake.create_case(c, new, actor, source="open311"))
     notice = (
         f"filed to grid {case['grid']['code']}; respond by {case['respond_by']}"
         if case["grid"]
@@ -194,7 +196,7 @@ async def list_requests(
             found = []
             for i in ids:
                 try:
-                    found.append(casework.get_case(conn, i, actor))
+                    found.append(read.get_case(conn, i, actor))
                 except NotFound:
                     continue
             return found
@@ -207,7 +209,7 @@ async def list_requests(
         reported_before=_when(end_date, "end_date"),
         limit=1000,
     )
-    cases, _ = await in_tx(engine, lambda c: casework.list_cases(c, f, actor))
+    cases, _ = await in_tx(engine, lambda c: read.list_cases(c, f, actor))
     return [_service_request(c) for c in cases]
 
 
@@ -219,5 +221,5 @@ async def get_request(
     actor = await _actor(request, engine, api_key)
     if not request_id.isdigit() or len(request_id) > 18:
         raise NotFound(f"no request {request_id[:20]!r}")
-    case = await in_tx(engine, lambda c: casework.get_case(c, int(request_id), actor))
+    case = await in_tx(engine, lambda c: read.get_case(c, int(request_id), actor))
     return [_service_request(case)]

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.auth import ActorDep
 from api.deps import EngineDep
-from gis.casework import Actor
+from gis.access.roles import Actor
 from layers import features, tiles
 from layers.catalogue import get_layer
 

@@ -14,7 +14,7 @@ from gis.demo.city import LEVELS, CitySpec, generate_boundaries
 from gis.demo.things import make_things
 from gis.io.importer import ImportSummary, import_source
 from gis.io.read import Source, read_source
-from gis.layerspec import get_layer
+from gis.registry.layers import get_layer
 
 
 def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:

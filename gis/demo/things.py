@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from gis.demo.names import NameMaker
-from gis.vocab import CASE_CATEGORIES
+from gis.registry.vocab import CASE_CATEGORIES
 
 CASE_WEIGHTS = {
     "dispute": 0.22,

@@ -10,7 +10,7 @@ import pyogrio
 from sqlalchemy.engine import Engine
 
 from gis.errors import InvalidInput
-from gis.layerspec import get_layer
+from gis.registry.layers import get_layer
 
 DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".shp": "ESRI Shapefile"}
 

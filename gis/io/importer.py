@@ -11,12 +11,12 @@ from sqlalchemy.engine import Connection, Engine
 from tqdm import tqdm
 
 from gis.errors import ImportRejected
-from gis.extent import city_extent
 from gis.io.read import Source, read_source
 from gis.io.validate import Context, validate
 from gis.io.write import write_rows
-from gis.layerspec import LayerSpec, get_layer
-from gis.settings import get_settings
+from gis.owners.extent import city_extent
+from gis.registry.layers import LayerSpec, get_layer
+from gis.store.settings import get_settings
 
 PARENT_QUERY = {
     "district": None,

@@ -11,12 +11,12 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
-from gis.crs import InputCRS
+from gis.crs.systems import InputCRS
 from gis.errors import InvalidInput
 from gis.io.read import LAT_NAMES, LON_NAMES, _pick
-from gis.ownerindex import TABLE_COLUMNS, owner_index
-from gis.owners import DEFAULT_TOLERANCE_M
-from gis.pointcheck import cached_extent, check_points
+from gis.owners.index import TABLE_COLUMNS, owner_index
+from gis.owners.model import DEFAULT_TOLERANCE_M
+from gis.owners.pointcheck import cached_extent, check_points
 
 CHUNK = 100_000
 # The owner columns added to each row; `status` and `error` get a prefix, as input files

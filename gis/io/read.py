@@ -11,7 +11,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gis.crs import InputCRS, crs_name, epsg_of, parse_crs
+from gis.crs.systems import InputCRS, crs_name, epsg_of, parse_crs
 from gis.errors import InvalidInput, RowError
 
 FORMATS = {

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.codes import PARENT_LEVEL, code_problem, implied_parent
-from gis.crs import InputCRS, is_lonlat, is_storage, to_storage
+from gis.crs.systems import InputCRS, is_lonlat, is_storage, to_storage
 from gis.errors import InvalidInput, RowError
-from gis.extent import Extent
 from gis.io.read import Source
-from gis.layerspec import Field, LayerSpec
-from gis.vocab import normalise
+from gis.owners.extent import Extent
+from gis.registry.codes import PARENT_LEVEL, code_problem, implied_parent
+from gis.registry.layers import Field, LayerSpec
+from gis.registry.vocab import normalise
 
 LOCAL_TZ = "Asia/Shanghai"
 STRINGS = pd.StringDtype("pyarrow")  # vectorised string kernels (strip, len, regex) for big files

@@ -11,9 +11,9 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.layerspec import LayerSpec
-from gis.ownerindex import owner_index
-from gis.ownership import AREA_OWNER_SQL, refresh_parcel_shares
+from gis.owners.areas import AREA_OWNER_SQL, refresh_parcel_shares
+from gis.owners.index import owner_index
+from gis.registry.layers import LayerSpec
 
 CHUNK = 50_000
 PG_TYPES = {

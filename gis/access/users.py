@@ -8,7 +8,7 @@ import secrets
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.casework import Actor
+from gis.access.roles import Actor
 from gis.errors import InvalidInput, NotAuthenticated
 
 USER_ROLES = ("dispatcher", "grid_worker", "analyst", "admin")

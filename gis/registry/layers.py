@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gis import vocab
 from gis.errors import UnknownLayer
+from gis.registry import vocab
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from gis import chinacrs
+from gis.crs import china as chinacrs
 from gis.errors import InvalidCRS
 
 STORAGE_EPSG = 4326

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.owners import DEFAULT_TOLERANCE_M, Leader, Location, Named, Status
+from gis.owners.model import DEFAULT_TOLERANCE_M, Leader, Location, Named, Status
 
 # One round trip. Covering grids first (lowest code wins, several = on a shared edge); when
 # none covers, the nearest of the 8 grids closest by index, measured on the ellipsoid.

@@ -29,8 +29,8 @@ def engine_for(url: str) -> Engine:
 
 def database_url() -> str:
     """The URL in force: ONEMAP_DATABASE_URL, else the project-local cluster's."""
-    from gis.cluster import LocalCluster
-    from gis.settings import get_settings
+    from gis.store.cluster import LocalCluster
+    from gis.store.settings import get_settings
 
     settings = get_settings()
     if settings.database_url:

@@ -9,9 +9,9 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.engine import Connection, Engine
 
-from gis.crs import InputCRS, crs_name, is_lonlat, is_storage, to_storage
-from gis.extent import Extent, city_extent
-from gis.settings import get_settings
+from gis.crs.systems import InputCRS, crs_name, is_lonlat, is_storage, to_storage
+from gis.owners.extent import Extent, city_extent
+from gis.store.settings import get_settings
 
 _EXTENT_TTL_S = 10.0
 _extents: dict[str, tuple[float, Extent]] = {}

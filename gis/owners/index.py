@@ -1,6 +1,6 @@
 """Locate many points at once in process: the current plan held in shapely STRtrees.
 
-Same rules as gis/locate.py (PostGIS), vectorised. The points are indexed and the grid and
+Same rules as gis/owners/locate.py (PostGIS), vectorised. The points are indexed and the grid and
 unit polygons are the queries (prepared, split across threads: GEOS releases the GIL), which
 measured 2-3x faster than indexing the polygons. Distances are in metres in the local
 CGCS2000 Gauss-Krüger zone (PostGIS measures on the ellipsoid: they agree within 0.1 %).
@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from numpy.typing import NDArray
 from sqlalchemy.engine import Connection, Engine
 
-from gis.crs import local_metric_epsg, transformer
-from gis.extent import city_extent
-from gis.owners import DEFAULT_TOLERANCE_M, Leader, Location, Named, Status
-from gis.settings import get_settings
+from gis.crs.systems import local_metric_epsg, transformer
+from gis.owners.extent import city_extent
+from gis.owners.model import DEFAULT_TOLERANCE_M, Leader, Location, Named, Status
+from gis.store.settings import get_settings
 
 THREADS = 2
 CHAIN_COLUMNS = (

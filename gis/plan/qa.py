@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 from sqlalchemy.engine import Engine
 
-from gis.crs import is_storage, local_metric_epsg, to_storage, transformer
+from gis.crs.systems import is_storage, local_metric_epsg, to_storage, transformer
 
 LEVELS = ("districts", "towns", "villages", "grids", "units")
 DEFAULT_MIN_AREA_M2 = 0.01

@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gis.db import check_postgis
 from gis.errors import DatabaseUnavailable
+from gis.store.db import check_postgis
 
 COUNTS_SQL = """
 SELECT

@@ -1,6 +1,6 @@
 """Owner assignment in SQL, for the rows the in-process index does not handle.
 
-Points are assigned in process (gis/ownerindex.py) before they are copied in. Polygons —
+Points are assigned in process (gis/owners/index.py) before they are copied in. Polygons —
 parcels and hotspot areas — belong to the grid holding the largest share of their area; a
 parcel's every share (m² on the ellipsoid, and %) is kept in parcel_shares.
 """

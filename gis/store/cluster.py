@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gis.errors import ClusterError
-from gis.settings import Settings
+from gis.store.settings import Settings
 
 SUPERUSER = "onemap"
 UNPRIVILEGED = "postgres"

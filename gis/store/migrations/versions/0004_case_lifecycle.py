@@ -24,7 +24,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-# A frozen copy of gis.vocab at this revision (a test checks that they still agree).
+# A frozen copy of gis.registry.vocab at this revision (a test checks that they still agree).
 MAJORS = {
     "disputes": "矛盾纠纷",
     "safety": "安全隐患",

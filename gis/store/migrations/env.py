@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from gis.db import database_url, normalise_url
-from gis.models import Base
+from gis.store.db import database_url, normalise_url
+from gis.store.models import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or database_url()

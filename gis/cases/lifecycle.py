@@ -1,5 +1,5 @@
 """The case lifecycle (GB/T 30428 stages): which action leads from which stage to which, and
-which roles may take it. Pure rules; gis/casework.py applies them to the database.
+which roles may take it. Pure rules; gis/cases/ applies them to the database.
 
 reported (信息收集) -> registered (案卷建立) or cancelled (作废) -> dispatched (任务派遣)
 -> in_progress (任务处理) -> responded (处理反馈) -> closed (核查结案), or back to

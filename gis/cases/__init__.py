@@ -1,0 +1,1 @@
+"""Cases: the lifecycle, intake, reading, actions with versions, and history."""

@@ -1,0 +1,100 @@
+"""Case actions: a lifecycle step taken at the version the caller saw (If-Match), with one
+append-only history row per change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gis.access.policy import case_scope
+from gis.access.roles import Actor
+from gis.cases.lifecycle import next_status
+from gis.cases.read import get_case
+from gis.cases.text import MAX_NOTE, text
+from gis.errors import NotFound, PreconditionRequired, StaleVersion
+
+
+def parse_version(if_match: str | None) -> int:
+    """The case version in an If-Match header ("3", W/"3" or 3)."""
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequired(
+            "send If-Match with the case's ETag (its version), as GET /api/v1/cases/{id} gave it"
+        )
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 9:
+        raise PreconditionRequired(
+            f'If-Match {if_match[:40]!r} is not a case version: send the ETag, e.g. "3"'
+        )
+    return int(text)
+
+
+def act(
+    conn: Connection,
+    case_id: int,
+    action: str,
+    note: str | None,
+    actor: Actor,
+    if_match: str | None,
+) -> dict[str, Any]:
+    """Take `action` on a case at the version the caller saw; one history row per change."""
+    version = parse_version(if_match)
+    note = text("note", note, MAX_NOTE)
+    scope, binds = case_scope(actor)
+    row = conn.execute(
+        sa.text(
+            "SELECT c.status, c.version FROM cases c LEFT JOIN grids g ON g.id = c.grid_id "
+            f"WHERE c.id = :id AND {scope} FOR UPDATE OF c"
+        ),
+        {"id": case_id, **binds},
+    ).first()
+    if row is None:
+        raise NotFound(f"no case {case_id} that you may see")
+    status, current = row
+    if current != version:
+        raise StaleVersion(
+            f"case {case_id} is at version {current}, not {version}: someone changed it; "
+            "GET it again and decide anew"
+        )
+    to = next_status(status, action, actor.role)
+    conn.execute(
+        sa.text(
+            """
+            UPDATE cases SET status = :to, version = version + 1, updated_at = now(),
+                   responded_at = CASE WHEN :to = 'in_progress' AND responded_at IS NULL
+                                       THEN now() ELSE responded_at END,
+                   closed_at = CASE WHEN :to = 'closed' THEN now() ELSE closed_at END
+             WHERE id = :id
+            """
+        ),
+        {"to": to, "id": case_id},
+    )
+    record(conn, case_id, actor, action, status, to, note)
+    return get_case(conn, case_id, actor)
+
+
+def record(
+    conn: Connection,
+    case_id: int,
+    actor: Actor,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    note: str | None,
+) -> None:
+    conn.execute(
+        sa.text(
+            "INSERT INTO case_history (case_id, actor, actor_role, action, from_status, "
+            "to_status, note) VALUES (:c, :a, :r, :act, :f, :t, :n)"
+        ),
+        {
+            "c": case_id,
+            "a": actor.name,
+            "r": actor.role,
+            "act": action,
+            "f": from_status,
+            "t": to_status,
+            "n": note,
+        },
+    )

@@ -1,0 +1,163 @@
+"""Case intake: a new case checked, owned by the grid and unit covering it, with likely
+duplicates nearby."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gis.access.policy import case_scope
+from gis.access.roles import Actor
+from gis.cases.actions import record
+from gis.cases.read import get_case, iso
+from gis.cases.sql import OPEN_SQL
+from gis.cases.text import MAX_ADDRESS, MAX_DESCRIPTION, MAX_NAME, MAX_TITLE, text
+from gis.crs.systems import parse_crs
+from gis.errors import Forbidden, InvalidCRS, InvalidInput
+from gis.owners.locate import locate_point
+from gis.owners.pointcheck import cached_extent, check_points
+
+DUPLICATE_RADIUS_M = 50.0
+DUPLICATE_DAYS = 7
+PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,28}[0-9]$")
+
+
+@dataclass
+class NewCase:
+    category: str
+    title: str
+    x: float
+    y: float
+    crs: str | None = None
+    description: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    address: str | None = None
+
+
+def check_new_case(conn: Connection, new: NewCase) -> tuple[float, float, dict[str, Any]]:
+    """Validate a new case; its lon/lat in EPSG:4326 and category row, or InvalidInput."""
+    cat = (
+        conn.execute(sa.text("SELECT * FROM case_categories WHERE code = :c"), {"c": new.category})
+        .mappings()
+        .first()
+    )
+    if cat is None:
+        codes = conn.execute(sa.text("SELECT code FROM case_categories ORDER BY code")).scalars()
+        raise InvalidInput(
+            f"unknown category {str(new.category)[:40]!r}: use one of {', '.join(codes)} "
+            "(GET /api/v1/cases/categories)"
+        )
+    text("title", new.title, MAX_TITLE, required=True)
+    text("description", new.description, MAX_DESCRIPTION)
+    text("reporter_name", new.reporter_name, MAX_NAME)
+    text("address", new.address, MAX_ADDRESS)
+    phone = text("reporter_phone", new.reporter_phone, 30)
+    if phone and not PHONE.match(phone):
+        raise InvalidInput(f"reporter_phone {phone!r} is not a phone number (digits, -, +)")
+    try:
+        crs = parse_crs(new.crs)
+    except InvalidCRS as exc:
+        raise InvalidInput(str(exc)) from None
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (new.x, new.y)):
+        raise InvalidInput("the location must be two finite numbers")
+    checked = check_points(np.array([new.x]), np.array([new.y]), crs, cached_extent(conn))
+    if checked.problems[0]:
+        raise InvalidInput(f"location: {checked.problems[0]}")
+    return float(checked.lon[0]), float(checked.lat[0]), dict(cat)
+
+
+def create_case(
+    conn: Connection, new: NewCase, actor: Actor, source: str = "api"
+) -> dict[str, Any]:
+    """Insert a reported case owned by the grid and unit covering it; with likely duplicates."""
+    if actor.role not in ("dispatcher", "grid_worker"):
+        raise Forbidden(f"a {actor.role} may not file cases (dispatchers and grid workers may)")
+    lon, lat, cat = check_new_case(conn, new)
+    loc = locate_point(conn, lon, lat)
+    if loc.status == "outside" or loc.grid is None:
+        nearest = f"the nearest grid is {loc.nearest.code}, " if loc.nearest else ""
+        raise InvalidInput(
+            f"location ({lon:.6f}, {lat:.6f}) is outside every grid: {nearest}"
+            f"{loc.distance_m or 0:,.0f} m away; check the coordinates and the crs"
+        )
+    if actor.role == "grid_worker" and loc.grid.code != actor.grid_code:
+        raise Forbidden(
+            f"this location belongs to grid {loc.grid.code}; a grid worker files cases "
+            f"in their own grid ({actor.grid_code}) only"
+        )
+    row = conn.execute(
+        sa.text(
+            """
+            INSERT INTO cases (category, title, description, status, reporter_name,
+                               reporter_phone, address, geom, grid_id, unit_id, on_boundary,
+                               snap_distance_m, source, respond_by, close_by)
+            SELECT :category, :title, :description, 'reported', :rname, :rphone, :address,
+                   ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
+                   :grid_id, :unit_id,
+                   :on_boundary, :snap, :source,
+                   now() + :respond * interval '1 hour', now() + :close * interval '1 hour'
+            RETURNING id
+            """
+        ),
+        {
+            "category": new.category,
+            "title": text("title", new.title, MAX_TITLE),
+            "description": text("description", new.description, MAX_DESCRIPTION),
+            "rname": text("reporter_name", new.reporter_name, MAX_NAME),
+            "rphone": text("reporter_phone", new.reporter_phone, 30),
+            "address": text("address", new.address, MAX_ADDRESS),
+            "lon": lon,
+            "lat": lat,
+            "grid_id": loc.grid_id,
+            "unit_id": loc.unit_id,
+            "on_boundary": loc.on_boundary,
+            "snap": loc.distance_m if loc.status == "snapped" else None,
+            "source": source,
+            "respond": cat["respond_hours"],
+            "close": cat["close_hours"],
+        },
+    ).scalar_one()
+    record(conn, row, actor, "report", None, "reported", None)
+    case = get_case(conn, row, actor)
+    case["possible_duplicates"] = duplicates(conn, row, actor)
+    return case
+
+
+def duplicates(conn: Connection, case_id: int, actor: Actor) -> list[dict[str, Any]]:
+    """Open cases of the same category within 50 m reported in the last 7 days."""
+    scope, binds = case_scope(actor)
+    rows = conn.execute(
+        sa.text(
+            f"""
+            WITH me AS (SELECT id, category, geom FROM cases WHERE id = :id)
+            SELECT c.id, c.title, c.status, c.reported_at,
+                   ST_Distance(c.geom::geography, me.geom::geography) AS distance_m
+              FROM me JOIN cases c ON c.category = me.category AND c.id <> me.id
+              LEFT JOIN grids g ON g.id = c.grid_id
+             WHERE c.geom && ST_Expand(me.geom, 0.001)
+               AND ST_DWithin(c.geom::geography, me.geom::geography, :r)
+               AND c.status IN ({OPEN_SQL})
+               AND c.reported_at > now() - :days * interval '1 day'
+               AND {scope}
+             ORDER BY distance_m, c.id
+            """
+        ),
+        {"id": case_id, "r": DUPLICATE_RADIUS_M, "days": DUPLICATE_DAYS, **binds},
+    ).mappings()
+    return [
+        {
+            "id": r["id"],
+            "title": r["title"],
+            "status": r["status"],
+            "reported_at": iso(r["reported_at"]),
+            "distance_m": round(float(r["distance_m"]), 1),
+        }
+        for r in rows
+    ]

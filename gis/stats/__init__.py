@@ -1,0 +1,1 @@
+"""Statistics over cases: counts and rankings per area (aggregates only)."""

@@ -1,0 +1,72 @@
+"""Case statistics per area: the public per-grid counts and the fortnight's ranking figures
+(aggregates only, no case details)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gis.cases.sql import CLOSE_BY, OPEN_SQL, OVERDUE
+from gis.errors import InvalidInput
+
+
+def counts_by_grid(conn: Connection) -> list[dict[str, Any]]:
+    """Per current grid: cases in all and open ones (what the public may see)."""
+    rows = conn.execute(
+        sa.text(
+            f"""
+            SELECT g.code, g.name, sum(n)::bigint AS total,
+                   coalesce(sum(n) FILTER (WHERE status IN ({OPEN_SQL})), 0)::bigint AS open
+              FROM grid_case_counts k JOIN grids g ON g.id = k.grid_id
+             WHERE g.valid_to IS NULL
+             GROUP BY g.code, g.name ORDER BY g.code
+            """
+        )
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+STATS_LEVELS = {
+    "grid": "g.code",
+    "village": "g.village_code",
+    "town": "left(g.village_code, 9) || '000'",
+    "district": "left(g.village_code, 6) || '000000'",
+}
+
+
+def stats(
+    conn: Connection, level: str, since: datetime, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per area: cases reported in [since, until), open, overdue, closed and closed on time
+    (the on-time rate the city ranks grids by). Aggregates only: no case details."""
+    key = STATS_LEVELS.get(level)
+    if key is None:
+        raise InvalidInput(f"unknown level {level[:20]!r}: use one of {', '.join(STATS_LEVELS)}")
+    rows = conn.execute(
+        sa.text(
+            f"""
+            SELECT {key} AS code, count(*) AS reported,
+                   count(*) FILTER (WHERE c.status IN ({OPEN_SQL})) AS open,
+                   count(*) FILTER (WHERE {OVERDUE}) AS overdue,
+                   count(*) FILTER (WHERE c.closed_at IS NOT NULL) AS closed,
+                   count(*) FILTER (WHERE c.closed_at IS NOT NULL AND c.closed_at <= {CLOSE_BY})
+                       AS closed_on_time
+              FROM cases c
+              JOIN case_categories cc ON cc.code = c.category
+              JOIN grids g ON g.id = c.grid_id
+             WHERE c.reported_at >= :since {"AND c.reported_at < :until" if until else ""}
+             GROUP BY 1
+             ORDER BY 1
+            """
+        ),
+        {"since": since, "until": until},
+    ).mappings()
+    out = []
+    for r in rows:
+        row = dict(r)
+        row["on_time_rate"] = round(r["closed_on_time"] / r["closed"], 4) if r["closed"] else None
+        out.append(row)
+    return out
