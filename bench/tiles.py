@@ -32,12 +32,12 @@ import httpx
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from gis.registry.layers import LAYERS as CATALOGUE
 from sqlalchemy.engine import Engine
 
 from bench.common import scaled_city, scaled_database
 from gis.io.importer import import_file
 from gis.store.settings import PROJECT_ROOT
-from layers.catalogue import CATALOGUE
 
 ZOOMS = range(10, 17)
 PER_ZOOM = 6

@@ -1,7 +1,7 @@
-"""Feature queries over catalogue layers: parameters checked, SQL built from the catalogue.
+"""Feature queries over registry layers: parameters checked, SQL built from the registry.
 
 Used by OGC API Features (layers/ogc.py). A request's layer and field names are looked up
-in the catalogue and its values are bound parameters; nothing from a request is spliced
+in the registry and its values are bound parameters; nothing from a request is spliced
 into SQL text.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gis.access.policy import scope_sql, visible_fields
 from gis.access.roles import PUBLIC, Actor
-from gis.errors import Forbidden, NotAuthenticated
-from layers.catalogue import Layer
+from gis.registry.layers import Field, Layer
 from layers.versions import memo
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
@@ -111,8 +111,8 @@ def _interval(raw: str) -> tuple[datetime | None, datetime | None]:
 def parse_items_query(
     layer: Layer, params: Mapping[str, Sequence[str]], role: str = "public"
 ) -> ItemsQuery:
-    """Check a request's parameters against the catalogue; BadParameter names the culprit."""
-    queryable = {p.name: p for p in layer.queryables(role)}
+    """Check a request's parameters against the registry; BadParameter names the culprit."""
+    queryable = queryables(layer, role)
     q = ItemsQuery()
     for name, values in params.items():
         if len(values) > 1:
@@ -127,7 +127,7 @@ def parse_items_query(
         elif name == "bbox":
             q.bbox = parse_bbox(raw)
         elif name == "datetime":
-            if layer.datetime_prop is None:
+            if layer.datetime_field is None:
                 raise BadParameter(name, f"layer {layer.id!r} has no time; remove datetime")
             q.interval = _interval(raw)
         elif name == "f":
@@ -141,7 +141,7 @@ def parse_items_query(
                 raise BadParameter(name, "longer than 200 characters")
             q.equals[name] = raw
         else:
-            allowed = [*COMMON_PARAMS[:3], *(["datetime"] if layer.datetime_prop else [])]
+            allowed = [*COMMON_PARAMS[:3], *(["datetime"] if layer.datetime_field else [])]
             raise BadParameter(
                 name[:40],
                 f"unknown parameter for {layer.id!r}; use {', '.join(allowed)} or a queryable: "
@@ -150,22 +150,13 @@ def parse_items_query(
     return q
 
 
-def access(layer: Layer, actor: Actor) -> tuple[str, dict[str, Any]]:
-    """The SQL condition limiting `layer` to what `actor` may read, or an error."""
-    if actor.role not in layer.feature_readers:
-        if actor.role == "public":
-            raise NotAuthenticated(
-                f"{layer.id} features need a token (Authorization: Bearer ...); the public "
-                f"sees counts per grid (/tiles/{layer.id}/..., /api/v1/cases/counts)"
-            )
-        raise Forbidden(f"a {actor.role} may not read {layer.id}")
-    if actor.role == "grid_worker" and layer.grid_scope:
-        return f"{layer.grid_scope} = :scope_grid", {"scope_grid": actor.grid_code}
-    return "TRUE", {}
+def queryables(layer: Layer, role: str = "public") -> dict[str, Field]:
+    """The fields of `layer` that `role` may see and filter on."""
+    return {f.name: f for f, _ in visible_fields(layer, role) if f.queryable}
 
 
 def _where(layer: Layer, q: ItemsQuery, actor: Actor) -> tuple[str, dict[str, Any]]:
-    scope, binds = access(layer, actor)
+    scope, binds = scope_sql(layer, actor)
     clauses: list[str] = [layer.where, scope]
     if q.bbox is not None:
         clauses.append(
@@ -173,8 +164,8 @@ def _where(layer: Layer, q: ItemsQuery, actor: Actor) -> tuple[str, dict[str, An
             "ST_Intersects(t.geom, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))"
         )
         binds.update(zip(("minx", "miny", "maxx", "maxy"), q.bbox, strict=True))
-    if q.interval is not None and layer.datetime_prop is not None:
-        column = layer.prop(layer.datetime_prop).sql
+    if q.interval is not None and layer.datetime_field is not None:
+        column = layer.field(layer.datetime_field).expr
         start, end = q.interval
         if start is not None:
             clauses.append(f"{column} >= :dt_start")
@@ -183,15 +174,15 @@ def _where(layer: Layer, q: ItemsQuery, actor: Actor) -> tuple[str, dict[str, An
             clauses.append(f"{column} <= :dt_end")
             binds["dt_end"] = end
     for i, (name, value) in enumerate(sorted(q.equals.items())):
-        prop = layer.prop(name)  # a catalogue entry: its SQL is ours
-        clauses.append(f"{prop.sql}::text = :eq{i}")
+        column = layer.field(name).expr  # a registry entry: its SQL is ours
+        clauses.append(f"{column}::text = :eq{i}")
         binds[f"eq{i}"] = value
     return " AND ".join(clauses), binds
 
 
 def _select(layer: Layer, role: str) -> str:
-    props = ", ".join(f"'{p.name}', {p.sql}" for p in layer.visible(role))
-    fid = layer.prop(layer.id_prop).sql
+    props = ", ".join(f"'{f.name}', {sql}" for f, sql in visible_fields(layer, role))
+    fid = layer.field(layer.id_field).expr
     return (
         f"SELECT {fid} AS fid, ST_AsGeoJSON(t.geom, 7) AS geometry, "
         f"json_build_object({props})::text AS properties FROM {layer.source}"
@@ -209,7 +200,7 @@ def items(
     """One page of features (GeoJSON texts, in id order) and how many match in all."""
     role = actor.role
     where, binds = _where(layer, q, actor)
-    fid = layer.prop(layer.id_prop).sql
+    fid = layer.field(layer.id_field).expr
     rows = conn.execute(
         sa.text(f"{_select(layer, role)} WHERE {where} ORDER BY {fid} LIMIT :lim OFFSET :off"),
         {**binds, "lim": q.limit, "off": q.offset},
@@ -222,14 +213,14 @@ def items(
     # A client paging through a layer asks for the same count on every page (GDAL: 100
     # pages of a million cases): remembered until the layer changes.
     what = f"count:{layer.id}:{where}:{sorted(binds.items())!r}"
-    return [_feature(*row) for row in rows], memo(conn, what, layer.tables, count)
+    return [_feature(*row) for row in rows], memo(conn, what, layer.reads, count)
 
 
 def item(conn: Connection, layer: Layer, feature_id: str, actor: Actor = PUBLIC) -> str | None:
     """One feature's GeoJSON text, or None."""
-    scope, binds = access(layer, actor)
-    id_prop = layer.prop(layer.id_prop)
-    if id_prop.type == "integer":
+    scope, binds = scope_sql(layer, actor)
+    id_field = layer.field(layer.id_field)
+    if id_field.json_type == "integer":
         if not feature_id.isdigit() or len(feature_id) > 18:
             return None
         value: Any = int(feature_id)
@@ -237,7 +228,7 @@ def item(conn: Connection, layer: Layer, feature_id: str, actor: Actor = PUBLIC)
         value = feature_id
     row = conn.execute(
         sa.text(
-            f"{_select(layer, actor.role)} WHERE {layer.where} AND {scope} AND {id_prop.sql} = :fid"
+            f"{_select(layer, actor.role)} WHERE {layer.where} AND {scope} AND {id_field.expr} = :fid"
         ),
         {"fid": value, **binds},
     ).first()
@@ -247,14 +238,14 @@ def item(conn: Connection, layer: Layer, feature_id: str, actor: Actor = PUBLIC)
 def extent(conn: Connection, layer: Layer) -> tuple[float, float, float, float] | None:
     """The layer's CRS84 bounding box, or None when it is empty (remembered until the layer
     changes: on a million cases it takes ~150 ms, and QGIS asks on every connect)."""
-    return memo(conn, f"extent:{layer.id}", layer.tables, lambda: _extent(conn, layer))
+    return memo(conn, f"extent:{layer.id}", layer.reads, lambda: _extent(conn, layer))
 
 
 def time_extent(conn: Connection, layer: Layer) -> tuple[datetime, datetime] | None:
     """The first and last time of a layer with a time, remembered like extent()."""
-    if layer.datetime_prop is None:
+    if layer.datetime_field is None:
         return None
-    return memo(conn, f"time:{layer.id}", layer.tables, lambda: _time_extent(conn, layer))
+    return memo(conn, f"time:{layer.id}", layer.reads, lambda: _time_extent(conn, layer))
 
 
 def _extent(conn: Connection, layer: Layer) -> tuple[float, float, float, float] | None:
@@ -268,8 +259,8 @@ def _extent(conn: Connection, layer: Layer) -> tuple[float, float, float, float]
 
 
 def _time_extent(conn: Connection, layer: Layer) -> tuple[datetime, datetime] | None:
-    assert layer.datetime_prop is not None
-    column = layer.prop(layer.datetime_prop).sql
+    assert layer.datetime_field is not None
+    column = layer.field(layer.datetime_field).expr
     row = conn.execute(
         sa.text(f"SELECT min({column}), max({column}) FROM {layer.source} WHERE {layer.where}")
     ).one()

@@ -1,6 +1,6 @@
-"""OGC API - Features, Part 1 (Core, GeoJSON, OpenAPI 3.0) documents, built from the catalogue.
+"""OGC API - Features, Part 1 (Core, GeoJSON, OpenAPI 3.0) documents, built from the registry.
 
-Pure functions of the catalogue, a connection and the base URL: no HTTP here. The routes
+Pure functions of the layer registry, a connection and the base URL: no HTTP here. The routes
 in api/routes/ogc.py call them.
 """
 
@@ -14,9 +14,10 @@ from urllib.parse import urlencode
 
 from sqlalchemy.engine import Connection
 
+from gis.access.policy import scope_sql
 from gis.access.roles import PUBLIC, Actor
+from gis.registry.layers import LAYERS, Layer, get_layer
 from layers import features
-from layers.catalogue import CATALOGUE, Layer, get_layer
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GEOJSON, JSON, OAS30 = (
@@ -98,7 +99,7 @@ def collections(conn: Connection, base: str) -> dict[str, Any]:
         "links": [_link(f"{base}/ogc/collections", "self", JSON, "the layers")],
         "collections": [
             collection(base, layer, features.extent(conn, layer), features.time_extent(conn, layer))
-            for layer in CATALOGUE.values()
+            for layer in LAYERS.values()
         ],
     }
 
@@ -106,8 +107,8 @@ def collections(conn: Connection, base: str) -> dict[str, Any]:
 def queryables(base: str, layer: Layer, role: str = "public") -> dict[str, Any]:
     types = {"date": ("string", "date"), "date-time": ("string", "date-time")}
     props: dict[str, Any] = {}
-    for p in layer.queryables(role):
-        kind, fmt = types.get(p.type, (p.type, None))
+    for p in features.queryables(layer, role).values():
+        kind, fmt = types.get(p.json_type, (p.json_type, None))
         entry: dict[str, Any] = {"title": p.name, "type": kind}
         if fmt:
             entry["format"] = fmt
@@ -135,7 +136,7 @@ def items_page(
 ) -> str:
     """The items FeatureCollection as text (features are built by PostGIS)."""
     layer = get_layer(layer_id)
-    features.access(layer, actor)
+    scope_sql(layer, actor)  # 401/403 before the parameters are read
     q = features.parse_items_query(layer, params, actor.role)
     found, matched = features.items(conn, layer, q, actor)
     url = f"{base}/ogc/collections/{layer.id}/items"

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.0 definition of /ogc (the `service-desc`), generated from the catalogue.
+"""The OpenAPI 3.0 definition of /ogc (the `service-desc`), generated from the registry.
 
 FastAPI's own document is OpenAPI 3.1; the OGC conformance class oas30 asks for 3.0, with
 one items path per collection so that each lists its own queryables.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from layers.catalogue import CATALOGUE
-from layers.features import DEFAULT_LIMIT, MAX_LIMIT
+from gis.registry.layers import LAYERS
+from layers.features import DEFAULT_LIMIT, MAX_LIMIT, queryables
 
 _JSON = {"application/json": {"schema": {"type": "object"}}}
 _GEOJSON = {"application/geo+json": {"schema": {"type": "object"}}}
@@ -63,12 +63,12 @@ def openapi(base: str) -> dict[str, Any]:
         "/ogc/conformance": _get("Conformance classes", _JSON),
         "/ogc/collections": _get("The layers", _JSON),
     }
-    for layer in CATALOGUE.values():
+    for layer in LAYERS.values():
         url = f"/ogc/collections/{layer.id}"
         params = list(COMMON)
-        if layer.datetime_prop:
+        if layer.datetime_field:
             params.append(DATETIME)
-        for p in layer.queryables():
+        for p in queryables(layer).values():
             schema: dict[str, Any] = {"type": "string"}
             if p.enum:
                 schema["enum"] = list(p.enum)
@@ -81,7 +81,7 @@ def openapi(base: str) -> dict[str, Any]:
             "in": "path",
             "required": True,
             "schema": {"type": "string"},
-            "description": f"the feature's {layer.id_prop}",
+            "description": f"the feature's {layer.id_field}",
         }
         single = _get(f"One feature of {layer.title}", _GEOJSON, [fid])
         single["get"]["responses"]["404"] = {"description": "No such feature"}

@@ -6,23 +6,25 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
+from gis.access.policy import visible_fields
+from gis.access.roles import PUBLIC
 from gis.owners.extent import Extent
+from gis.registry.layers import LAYERS, Layer
 from layers import assets
-from layers.catalogue import CATALOGUE, Layer
 
-# How each boundary level is drawn, coarse to fine.
-STYLES = {
-    "districts": {"color": "#8e1b1b", "weight": 3, "fillOpacity": 0.0, "label": "区县"},
-    "towns": {"color": "#c0392b", "weight": 2, "fillOpacity": 0.0, "label": "镇/街道"},
-    "villages": {"color": "#2c3e50", "weight": 1.2, "fillOpacity": 0.0, "label": "村/社区"},
-    "grids": {
-        "color": "#2980b9",
-        "weight": 0.8,
-        "fillColor": "#aed6f1",
-        "fillOpacity": 0.25,
-        "label": "网格",
-    },
-}
+# The boundary levels loaded whole, coarse to fine.
+WHOLE = ("districts", "towns", "villages", "grids")
+
+
+def _style(layer: Layer) -> dict[str, object]:
+    """The registry's style of a layer, as Leaflet path options."""
+    style = layer.style
+    return {
+        "color": style.color,
+        "weight": style.weight,
+        "fillColor": style.fill_color or style.color,
+        "fillOpacity": style.fill_opacity,
+    }
 
 
 class RemoteGeoJson(MacroElement):  # type: ignore[misc]
@@ -135,9 +137,9 @@ class Dispatch(MacroElement):  # type: ignore[misc]
 
 
 class TiledGeoJson(MacroElement):  # type: ignore[misc]
-    """A catalogue layer loaded tile by tile from /tiles/{layer}/{z}/{x}/{y}.geojson as the
+    """A registry layer loaded tile by tile from /tiles/{layer}/{z}/{x}/{y}.geojson as the
     map moves (clipped and simplified by the server), styled and with popups from the
-    catalogue. Below the layer's minimum zoom it is empty; cases below their aggregation
+    registry. Below the layer's minimum zoom it is empty; cases below their aggregation
     zoom arrive as counts per grid and are drawn as sized circles."""
 
     _template = Template("""
@@ -236,20 +238,18 @@ class TiledGeoJson(MacroElement):  # type: ignore[misc]
     def __init__(self, layer: Layer) -> None:
         super().__init__()
         self._name = "TiledGeoJson"
-        style = layer.style
         self.cfg = {
             "layer": layer.id,
             "key": layer.id,
             "title": layer.title,
             "minzoom": layer.min_zoom,
             "maxzoom": layer.max_zoom,
-            "popup": [p.name for p in layer.visible() if p.name in layer.popup],
-            "style": {
-                "color": style.color,
-                "weight": style.weight,
-                "fillColor": style.fill_color or style.color,
-                "fillOpacity": style.fill_opacity,
-            },
+            "popup": [
+                f.name
+                for f, _ in visible_fields(layer, PUBLIC.role, tiles=True)
+                if f.name in layer.popup
+            ],
+            "style": _style(layer),
         }
 
 
@@ -263,20 +263,18 @@ def build_page(extent: Extent | None) -> str:
     )
     m.default_js = assets.JS
     m.default_css = assets.CSS
-    for level, style in STYLES.items():
-        group = folium.FeatureGroup(name=f"{style['label']} ({level})")
+    for level in WHOLE:
+        boundary = LAYERS[level]
+        group = folium.FeatureGroup(name=f"{boundary.label} ({level})")
         group.add_child(
             RemoteGeoJson(
-                f"/api/v1/boundaries/{level}.geojson",
-                level,
-                str(style["label"]),
-                {k: v for k, v in style.items() if k != "label"},
+                f"/api/v1/boundaries/{level}.geojson", level, boundary.label, _style(boundary)
             )
         )
         group.add_to(m)
     m.add_child(Dispatch())
     for layer_id in TILED:
-        layer = CATALOGUE[layer_id]
+        layer = LAYERS[layer_id]
         group = folium.FeatureGroup(name=f"{layer.title} (z≥{layer.min_zoom})")
         group.add_child(TiledGeoJson(layer))
         group.add_to(m)

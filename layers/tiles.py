@@ -3,7 +3,7 @@
 The tile's envelope is transformed once into the tables' SRID (EPSG:4326: Web Mercator
 maps rectangles to rectangles, so the transformed envelope is exact) and compared with the
 indexed geometry column; only the rows found are simplified to the zoom and projected.
-Point layers are capped per tile, and cases below their catalogue zoom are drawn as counts
+Point layers are capped per tile, and cases below their registry zoom are drawn as counts
 per grid from grid_case_counts (kept by triggers), so no tile counts a million rows.
 
 A tile is cached under the versions of the tables it reads (layer_versions, bumped by
@@ -22,10 +22,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gis.access.policy import OWN_GRID, row_scope, scope_sql, visible_fields
 from gis.access.roles import PUBLIC, Actor
+from gis.cases.lifecycle import OPEN
 from gis.errors import Forbidden, NotAuthenticated
-from layers.catalogue import OPEN_STATUSES, Layer, get_layer
-from layers.features import access
+from gis.registry.layers import Layer, get_layer
 from layers.versions import versions
 
 EXTENT, BUFFER = 4096, 64  # MVT tile extent and buffer, in tile units
@@ -69,12 +70,11 @@ class Tile:
 
 def _tile_props(layer: Layer, role: str) -> list[str]:
     out = []
-    for p in layer.visible(role):
-        if not p.in_tiles:
-            continue
+    for f, sql in visible_fields(layer, role, tiles=True):
         # MVT values are strings, numbers and booleans: times and dates go as ISO text.
-        sql = f"to_json({p.sql}) #>> '{{}}'" if p.type in ("date", "date-time") else p.sql
-        out.append(f"{sql} AS {p.name}")
+        if f.json_type in ("date", "date-time"):
+            sql = f"to_json({sql}) #>> '{{}}'"
+        out.append(f"{sql} AS {f.name}")
     return out
 
 
@@ -85,9 +85,11 @@ _ENVELOPES = (
 
 
 def _features_sql(layer: Layer, actor: Actor, geom_sql: str) -> tuple[str, dict[str, Any]]:
-    scope, binds = access(layer, actor)
+    scope, binds = scope_sql(layer, actor)
     cols = ", ".join([f"{geom_sql} AS geom", *_tile_props(layer, actor.role)])
-    order = f" ORDER BY {layer.prop(layer.id_prop).sql} DESC LIMIT :cap" if layer.tile_cap else ""
+    order = (
+        f" ORDER BY {layer.field(layer.id_field).expr} DESC LIMIT :cap" if layer.tile_cap else ""
+    )
     sql = (
         f"SELECT {cols} FROM {layer.source}, b "
         f"WHERE {layer.where} AND {scope} AND t.geom && b.e4326{order}"
@@ -97,7 +99,7 @@ def _features_sql(layer: Layer, actor: Actor, geom_sql: str) -> tuple[str, dict[
 
 def _aggregate_sql(geom_sql: str, villages: bool) -> str:
     """Cases as counts per current grid (or per village), drawn at its label point."""
-    open_list = ", ".join(f"'{s}'" for s in OPEN_STATUSES)  # catalogue constants
+    open_list = ", ".join(f"'{s}'" for s in OPEN)  # the lifecycle's constants
     sums = (
         "sum(c.n)::bigint AS cases, "
         f"coalesce(sum(c.n) FILTER (WHERE c.status IN ({open_list})), 0)::bigint AS open"
@@ -148,12 +150,12 @@ def aggregated(layer: Layer, tile: Tile, actor: Actor = PUBLIC) -> bool:
     that may not read its features (the public sees case counts, never cases)."""
     if layer.aggregate_below is None:
         return False
-    return tile.z < layer.aggregate_below or actor.role not in layer.feature_readers
+    return tile.z < layer.aggregate_below or not _readable(layer, actor)
 
 
 def _readable(layer: Layer, actor: Actor) -> bool:
     try:
-        access(layer, actor)
+        scope_sql(layer, actor)
     except (NotAuthenticated, Forbidden):
         return False
     return True
@@ -203,9 +205,9 @@ def geojson(
     else:
         clipped = "ST_ClipByBox2D({g}, b.e4326)" if clip and not layer.is_point else "{g}"
         inner, scope = _features_sql(layer, actor, clipped.format(g=_simplified(layer, tile)))
-        names = [p.name for p in layer.visible(actor.role) if p.in_tiles]
+        names = [f.name for f, _ in visible_fields(layer, actor.role, tiles=True)]
         props = "json_build_object(" + ", ".join(f"'{n}', q.{n}" for n in names) + ")"
-        fid = f"q.{layer.id_prop}"
+        fid = f"q.{layer.id_field}"
     sql = (
         f"WITH b AS ({_ENVELOPES}) "
         "SELECT coalesce(string_agg(json_build_object('type', 'Feature', 'id', "
@@ -222,8 +224,10 @@ def tile_key(
     layer: Layer, tile: Tile, fmt: str, actor: Actor, table_versions: dict[str, int]
 ) -> str:
     """The cache key and ETag of a tile: its layer, address, format, reader and data versions."""
-    stamp = ",".join(f"{t}:{table_versions.get(t, 0)}" for t in layer.tables)
-    reader = f"{actor.role}:{actor.grid_code or ''}"
+    stamp = ",".join(f"{t}:{table_versions.get(t, 0)}" for t in layer.reads)
+    # Tiles carry public fields only, so readers with the same row scope share a tile.
+    scope = row_scope(layer, actor)
+    reader = f"{scope}:{actor.grid_code}" if scope == OWN_GRID else scope
     raw = f"{layer.id}/{tile.z}/{tile.x}/{tile.y}.{fmt}|{reader}|{stamp}"
     return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
 
@@ -280,7 +284,10 @@ def tilejson(
     """TileJSON 3.0.0 of a layer's vector tiles."""
     layer = get_layer(layer_id)
     types = {"integer": "Number", "number": "Number", "boolean": "Boolean"}
-    fields = {p.name: types.get(p.type, "String") for p in layer.visible() if p.in_tiles}
+    fields = {
+        f.name: types.get(f.json_type, "String")
+        for f, _ in visible_fields(layer, PUBLIC.role, tiles=True)
+    }
     if layer.aggregate_below is not None:
         fields.update(grid_code="String", village_code="String", cases="Number", open="Number")
     west, south, east, north = bounds or (-180.0, -85.0511, 180.0, 85.0511)

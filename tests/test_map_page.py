@@ -67,7 +67,7 @@ def test_boundaries_geojson_is_public_only(demo_server: ServerProcess) -> None:
     assert set(features[0]["properties"]) == {"code", "name", "parent_code"}
     assert "100-0000" not in r.text  # no leader phone
     bad = httpx.get(demo_server.base + "/api/v1/boundaries/leaders.geojson")
-    assert bad.status_code == 422 and "districts" in bad.text
+    assert bad.status_code == 404 and "districts" in bad.text
 
 
 def test_vendor_assets_are_served(demo_server: ServerProcess) -> None:

@@ -12,9 +12,9 @@ import geopandas as gpd
 import httpx
 import pytest
 import sqlalchemy as sa
+from gis.registry.layers import LAYERS as CATALOGUE
 from sqlalchemy.engine import Engine
 
-from layers.catalogue import CATALOGUE
 from tests.conftest import bearer
 from tests.helpers import ServerProcess
 

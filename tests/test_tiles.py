@@ -11,9 +11,9 @@ import httpx
 import mapbox_vector_tile
 import pytest
 import sqlalchemy as sa
+from gis.registry.layers import LAYERS as CATALOGUE
 from sqlalchemy.engine import Engine
 
-from layers.catalogue import CATALOGUE
 from tests.conftest import bearer
 from tests.helpers import ServerProcess
 
@@ -73,7 +73,7 @@ def test_grid_tile_holds_the_grids_of_the_tile(demo_server: ServerProcess, demo_
 
 @pytest.mark.parametrize("layer", list(CATALOGUE))
 def test_no_tile_carries_a_restricted_field(demo_server: ServerProcess, layer: str) -> None:
-    restricted = set(CATALOGUE[layer].restricted_names)
+    restricted = {f.name for f in CATALOGUE[layer].fields if f.personal}
     seen = 0
     for zoom in (10, 12, 14, 15):
         z, x, y = tile_of(zoom)

@@ -16,12 +16,14 @@ from pydantic import BaseModel, Field
 from api.auth import ActorDep
 from api.deps import EngineDep, in_tx
 from api.events import CASES
+from gis.access.policy import in_scope, scope_sql
 from gis.access.roles import Actor
 from gis.cases import actions, intake, read
 from gis.cases.intake import NewCase
 from gis.cases.lifecycle import ACTIONS
 from gis.cases.read import CaseFilter
-from gis.errors import InvalidInput, NotAuthenticated
+from gis.cases.sql import CASES as CASE_LAYER
+from gis.errors import InvalidInput
 from gis.registry.vocab import CASE_STATUSES
 from gis.stats import cases as case_stats
 from layers.features import BadParameter, parse_bbox
@@ -175,8 +177,7 @@ async def list_cases(
 
 @router.get("/stream", summary="Server-sent events: new and changed cases (LISTEN/NOTIFY)")
 async def stream(request: Request, actor: ActorDep, engine: EngineDep) -> StreamingResponse:
-    if actor.role == "public":
-        raise NotAuthenticated("the case stream needs a token (Authorization: Bearer ...)")
+    scope_sql(CASE_LAYER, actor)  # the policy: 401 without a token, 403 for a worker without a grid
     conninfo = engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
 
     async def events() -> AsyncIterator[str]:
@@ -200,7 +201,8 @@ async def stream(request: Request, actor: ActorDep, engine: EngineDep) -> Stream
 
 
 def _visible(event: dict[str, Any], actor: Actor) -> bool:
-    return actor.role != "grid_worker" or event.get("grid_code") == actor.grid_code
+    """The access policy's row scope, applied to an event (the stream is not SQL)."""
+    return in_scope(CASE_LAYER, actor, event.get("grid_code"))
 
 
 @router.get("/{case_id}", summary="One case (ETag: its version)")

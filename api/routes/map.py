@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Path
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import EngineDep
 from gis.owners.extent import city_extent
+from gis.registry.layers import BOUNDARY_LAYERS
 from layers import assets
 from layers.boundaries import boundaries_geojson
 from layers.page import build_page
 
 router = APIRouter()
-Level = Literal["districts", "towns", "villages", "grids", "units"]
+Level = Annotated[str, Path(description=f"one of {', '.join(BOUNDARY_LAYERS)}")]
 
 
 @router.get("/", include_in_schema=False)

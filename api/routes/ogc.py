@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse, Response
 
 from api.auth import ActorDep
 from api.deps import EngineDep
+from gis.registry.layers import get_layer
 from layers import ogc
-from layers.catalogue import get_layer
 from layers.ogc_openapi import openapi
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])

@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse, Response
 
 from api.auth import ActorDep
 from api.deps import EngineDep
-from gis.access.roles import Actor
+from gis.access.roles import PUBLIC_ROLE, Actor
+from gis.registry.layers import get_layer
 from layers import features, tiles
-from layers.catalogue import get_layer
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 MEDIA = {
@@ -52,7 +52,7 @@ async def _serve(
 
     key, body = await run_in_threadpool(build)
     etag = f'"{key}"'
-    cache = CACHE_CONTROL if actor.role == "public" else "private, no-cache"
+    cache = CACHE_CONTROL if actor.role == PUBLIC_ROLE else "private, no-cache"
     headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)

@@ -1,35 +1,124 @@
-"""The access policy: what each role may see (row scope and field visibility)."""
+"""The access policy: which rows of each layer a role may read (row scope) and how it sees each
+field (full, masked or hidden). Every front reads it — the cases API, OGC API Features, tiles,
+exports, Open311, the live stream and the map page — and the scope is applied in SQL by one
+function, `scope_sql`. See docs/decisions.md for why a WHERE clause and not row-level security.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from gis.access.roles import Actor
-from gis.errors import NotAuthenticated
+from gis.access.roles import (
+    ADMIN,
+    ANALYST,
+    DISPATCHER,
+    GRID_WORKER,
+    PUBLIC_ROLE,
+    ROLES,
+    Actor,
+)
+from gis.errors import Forbidden, NotAuthenticated
+from gis.registry.layers import PERSONAL, PUBLIC, Field, Layer
 
-SEES_PERSONAL = ("dispatcher", "admin", "grid_worker")  # a worker sees only their own grid
-MASKED = ("analyst",)
+FULL, MASKED, HIDDEN = "full", "masked", "hidden"
+ALL, OWN_GRID, NONE = "all", "own grid", "none"
+
+FIELD_VISIBILITY: dict[str, dict[str, str]] = {
+    PUBLIC_ROLE: {PUBLIC: FULL, PERSONAL: HIDDEN},
+    DISPATCHER: {PUBLIC: FULL, PERSONAL: FULL},
+    GRID_WORKER: {PUBLIC: FULL, PERSONAL: FULL},  # on the rows of their scope
+    ANALYST: {PUBLIC: FULL, PERSONAL: MASKED},
+    ADMIN: {PUBLIC: FULL, PERSONAL: FULL},
+}
+"""Role x visibility class -> how the role sees a field of that class."""
+
+CASEWORK_SCOPE = {
+    PUBLIC_ROLE: NONE,  # the public sees cases as counts per grid, never one case
+    DISPATCHER: ALL,
+    GRID_WORKER: OWN_GRID,
+    ANALYST: ALL,
+    ADMIN: ALL,
+}
+"""Role -> the rows of a casework layer (cases) it may read; other layers are open to all."""
+
+TILES_SHOW = (PUBLIC,)
+"""Tiles are cached and shared: they carry public fields only, for every role."""
+
+_MASKS = {
+    # 张三丰 -> 张**: the family name and one star per remaining character
+    "name": "left(nullif({x}, ''), 1) || repeat('*', greatest(1, char_length({x}) - 1))",
+    # 138-0000-1234 -> 138****34: the first three and last two digits
+    "phone": "CASE WHEN nullif({x}, '') IS NULL THEN NULL "
+    "WHEN length(regexp_replace({x}, '[^0-9]', '', 'g')) >= 7 THEN "
+    "left(regexp_replace({x}, '[^0-9]', '', 'g'), 3) || '****' || "
+    "right(regexp_replace({x}, '[^0-9]', '', 'g'), 2) ELSE '****' END",
+}
 
 
-def case_scope(actor: Actor) -> tuple[str, dict[str, Any]]:
-    """The SQL condition limiting rows to what `actor` may see."""
-    if actor.role in ("dispatcher", "admin", "analyst"):
+def _role(actor: Actor) -> str:
+    if actor.role not in ROLES:
+        raise Forbidden(f"unknown role {actor.role!r}")
+    return actor.role
+
+
+def row_scope(layer: Layer, actor: Actor) -> str:
+    """ALL, OWN_GRID or NONE: which rows of `layer` the actor may read."""
+    return CASEWORK_SCOPE[_role(actor)] if layer.casework else ALL
+
+
+def visibility(layer: Layer, field: Field, role: str, tiles: bool = False) -> str:
+    """FULL, MASKED or HIDDEN: how `role` sees `field` of `layer` (in tiles, if `tiles`)."""
+    if tiles and field.visibility not in TILES_SHOW:
+        return HIDDEN
+    return FIELD_VISIBILITY[role][field.visibility]
+
+
+def scope_sql(layer: Layer, actor: Actor) -> tuple[str, dict[str, Any]]:
+    """The SQL condition (over the layer's source) limiting rows to what `actor` may read, and
+    its bound values; NotAuthenticated or Forbidden where the actor may read no feature."""
+    scope = row_scope(layer, actor)
+    if scope == ALL:
         return "TRUE", {}
-    if actor.role == "grid_worker" and actor.grid_code:
-        return "g.code = :scope_grid", {"scope_grid": actor.grid_code}
-    raise NotAuthenticated(
-        "case details need a token (Authorization: Bearer ...); without one, "
-        "per-grid counts are at /api/v1/cases/counts"
+    if scope == OWN_GRID and actor.grid_code and layer.grid_code_sql:
+        return f"{layer.grid_code_sql} = :scope_grid", {"scope_grid": actor.grid_code}
+    if actor.role == PUBLIC_ROLE:
+        raise NotAuthenticated(
+            f"{layer.id} need a token (Authorization: Bearer ...); without one, the public "
+            f"sees counts per grid (/api/v1/cases/counts, /tiles/{layer.id}/...)"
+        )
+    raise Forbidden(f"a {actor.role} without a grid may not read {layer.id}")
+
+
+def in_scope(layer: Layer, actor: Actor, grid_code: str | None) -> bool:
+    """Whether a row owned by `grid_code` is in the actor's scope (for what is not SQL: the
+    live stream's events). The same rule as scope_sql."""
+    scope = row_scope(layer, actor)
+    return scope == ALL or (
+        scope == OWN_GRID and grid_code is not None and grid_code == actor.grid_code
     )
 
 
-def mask_name(name: str | None) -> str | None:
-    return None if not name else name[0] + "*" * max(1, len(name) - 1)
+def may_read_features(layer: Layer, actor: Actor) -> bool:
+    return row_scope(layer, actor) != NONE
 
 
-def mask_phone(phone: str | None) -> str | None:
-    if not phone:
+def field_sql(layer: Layer, field: Field, role: str, tiles: bool = False) -> str | None:
+    """The SQL expression giving `field` as `role` may see it, or None when hidden."""
+    seen = visibility(layer, field, role, tiles)
+    if seen == HIDDEN:
         return None
-    digits = re.sub(r"\D", "", phone)
-    return digits[:3] + "****" + digits[-2:] if len(digits) >= 7 else "****"
+    if seen == MASKED:
+        return "(" + _MASKS[field.mask or "name"].format(x=field.expr) + ")"
+    return field.expr
+
+
+def visible_fields(layer: Layer, role: str, tiles: bool = False) -> list[tuple[Field, str]]:
+    """The fields `role` may see, each with the SQL that gives it as they may see it."""
+    out = []
+    for f in layer.fields:
+        if tiles and not f.in_tiles:
+            continue
+        sql = field_sql(layer, f, role, tiles)
+        if sql is not None:
+            out.append((f, sql))
+    return out

@@ -8,10 +8,8 @@ import secrets
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.access.roles import Actor
+from gis.access.roles import GRID_BOUND, USER_ROLES, Actor
 from gis.errors import InvalidInput, NotAuthenticated
-
-USER_ROLES = ("dispatcher", "grid_worker", "analyst", "admin")
 
 
 def token_hash(token: str) -> str:
@@ -22,8 +20,12 @@ def add_user(conn: Connection, name: str, role: str, grid_code: str | None = Non
     """Create a user (or give an existing one a new token); the new token, shown once."""
     if role not in USER_ROLES:
         raise InvalidInput(f"unknown role {role!r}: use one of {', '.join(USER_ROLES)}")
-    if (role == "grid_worker") != (grid_code is not None):
-        raise InvalidInput("a grid_worker needs --grid CODE (their grid); other roles take no grid")
+    if (role in GRID_BOUND) != (grid_code is not None):
+        raise InvalidInput(
+            f"a {role} needs --grid CODE (their grid)"
+            if role in GRID_BOUND
+            else f"a {role} takes no grid; only {', '.join(GRID_BOUND)} are bound to one"
+        )
     if grid_code is not None:
         found = conn.execute(
             sa.text("SELECT 1 FROM grids WHERE code = :g AND valid_to IS NULL"), {"g": grid_code}

@@ -8,10 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.access.policy import case_scope
+from gis.access.policy import scope_sql
 from gis.access.roles import Actor
 from gis.cases.lifecycle import next_status
 from gis.cases.read import get_case
+from gis.cases.sql import CASES
 from gis.cases.text import MAX_NOTE, text
 from gis.errors import NotFound, PreconditionRequired, StaleVersion
 
@@ -41,11 +42,11 @@ def act(
     """Take `action` on a case at the version the caller saw; one history row per change."""
     version = parse_version(if_match)
     note = text("note", note, MAX_NOTE)
-    scope, binds = case_scope(actor)
+    scope, binds = scope_sql(CASES, actor)
     row = conn.execute(
         sa.text(
-            "SELECT c.status, c.version FROM cases c LEFT JOIN grids g ON g.id = c.grid_id "
-            f"WHERE c.id = :id AND {scope} FOR UPDATE OF c"
+            "SELECT t.status, t.version FROM cases t LEFT JOIN grids g ON g.id = t.grid_id "
+            f"WHERE t.id = :id AND {scope} FOR UPDATE OF t"
         ),
         {"id": case_id, **binds},
     ).first()

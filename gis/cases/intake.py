@@ -12,11 +12,11 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.access.policy import case_scope
-from gis.access.roles import Actor
+from gis.access.policy import in_scope, scope_sql
+from gis.access.roles import FILERS, Actor
 from gis.cases.actions import record
 from gis.cases.read import get_case, iso
-from gis.cases.sql import OPEN_SQL
+from gis.cases.sql import CASES, OPEN_SQL
 from gis.cases.text import MAX_ADDRESS, MAX_DESCRIPTION, MAX_NAME, MAX_TITLE, text
 from gis.crs.systems import parse_crs
 from gis.errors import Forbidden, InvalidCRS, InvalidInput
@@ -77,8 +77,8 @@ def create_case(
     conn: Connection, new: NewCase, actor: Actor, source: str = "api"
 ) -> dict[str, Any]:
     """Insert a reported case owned by the grid and unit covering it; with likely duplicates."""
-    if actor.role not in ("dispatcher", "grid_worker"):
-        raise Forbidden(f"a {actor.role} may not file cases (dispatchers and grid workers may)")
+    if actor.role not in FILERS:
+        raise Forbidden(f"a {actor.role} may not file cases ({', '.join(FILERS)} may)")
     lon, lat, cat = check_new_case(conn, new)
     loc = locate_point(conn, lon, lat)
     if loc.status == "outside" or loc.grid is None:
@@ -87,7 +87,7 @@ def create_case(
             f"location ({lon:.6f}, {lat:.6f}) is outside every grid: {nearest}"
             f"{loc.distance_m or 0:,.0f} m away; check the coordinates and the crs"
         )
-    if actor.role == "grid_worker" and loc.grid.code != actor.grid_code:
+    if not in_scope(CASES, actor, loc.grid.code):
         raise Forbidden(
             f"this location belongs to grid {loc.grid.code}; a grid worker files cases "
             f"in their own grid ({actor.grid_code}) only"
@@ -132,21 +132,21 @@ def create_case(
 
 def duplicates(conn: Connection, case_id: int, actor: Actor) -> list[dict[str, Any]]:
     """Open cases of the same category within 50 m reported in the last 7 days."""
-    scope, binds = case_scope(actor)
+    scope, binds = scope_sql(CASES, actor)
     rows = conn.execute(
         sa.text(
             f"""
             WITH me AS (SELECT id, category, geom FROM cases WHERE id = :id)
-            SELECT c.id, c.title, c.status, c.reported_at,
-                   ST_Distance(c.geom::geography, me.geom::geography) AS distance_m
-              FROM me JOIN cases c ON c.category = me.category AND c.id <> me.id
-              LEFT JOIN grids g ON g.id = c.grid_id
-             WHERE c.geom && ST_Expand(me.geom, 0.001)
-               AND ST_DWithin(c.geom::geography, me.geom::geography, :r)
-               AND c.status IN ({OPEN_SQL})
-               AND c.reported_at > now() - :days * interval '1 day'
+            SELECT t.id, t.title, t.status, t.reported_at,
+                   ST_Distance(t.geom::geography, me.geom::geography) AS distance_m
+              FROM me JOIN cases t ON t.category = me.category AND t.id <> me.id
+              LEFT JOIN grids g ON g.id = t.grid_id
+             WHERE t.geom && ST_Expand(me.geom, 0.001)
+               AND ST_DWithin(t.geom::geography, me.geom::geography, :r)
+               AND t.status IN ({OPEN_SQL})
+               AND t.reported_at > now() - :days * interval '1 day'
                AND {scope}
-             ORDER BY distance_m, c.id
+             ORDER BY distance_m, t.id
             """
         ),
         {"id": case_id, "r": DUPLICATE_RADIUS_M, "days": DUPLICATE_DAYS, **binds},

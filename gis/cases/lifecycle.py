@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gis.access.roles import DISPATCHER, DISPATCHERS, HANDLERS
 from gis.errors import Forbidden, IllegalTransition
 
-ROLES = ("public", "dispatcher", "grid_worker", "analyst", "admin")
-DISPATCHERS = ("dispatcher",)
-HANDLERS = ("dispatcher", "grid_worker")  # the handling stages: a grid's own worker acts
 OPEN = ("reported", "registered", "dispatched", "in_progress", "responded")
-CLOSED = ("closed", "evaluated", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -54,7 +51,7 @@ def next_status(status: str, action: str, role: str) -> str:
     if act is None:
         raise IllegalTransition(f"unknown action {action[:40]!r}: use one of {', '.join(ACTIONS)}")
     if status not in act.from_:
-        here = allowed(status, "dispatcher") if role != "grid_worker" else allowed(status, role)
+        here = allowed(status, role) or allowed(status, DISPATCHER)
         raise IllegalTransition(
             f"cannot {action} a case that is {status}: {action} applies to "
             f"{' or '.join(act.from_)} cases; allowed now: {', '.join(here) or 'nothing (final)'}"

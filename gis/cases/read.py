@@ -9,15 +9,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.access.policy import MASKED, SEES_PERSONAL, case_scope, mask_name, mask_phone
+from gis.access.policy import HIDDEN, scope_sql, visibility
 from gis.access.roles import Actor
 from gis.cases.lifecycle import allowed
-from gis.cases.sql import OPEN_SQL, OVERDUE, SELECT
+from gis.cases.sql import CASES, FROM, OPEN_SQL, OVERDUE, select
 from gis.errors import NotFound
 
 
 def iso(v: datetime | None) -> str | None:
     return v.isoformat() if v is not None else None
+
+
+def _shown(name: str, actor: Actor) -> bool:
+    return visibility(CASES, CASES.field(name), actor.role) != HIDDEN
 
 
 def case_json(row: Any, actor: Actor) -> dict[str, Any]:
@@ -51,27 +55,17 @@ def case_json(row: Any, actor: Actor) -> dict[str, Any]:
         "closed_on_time": r["closed_on_time"],
         "allowed_actions": allowed(r["status"], actor.role),
     }
-    if actor.role in SEES_PERSONAL:
+    if _shown("reporter_name", actor):
         out["reporter"] = {"name": r["reporter_name"], "phone": r["reporter_phone"]}
-        if out["grid"] is not None:
-            out["grid"]["leader"] = {"name": r["grid_leader_name"], "phone": r["grid_leader_phone"]}
-    elif actor.role in MASKED:
-        out["reporter"] = {
-            "name": mask_name(r["reporter_name"]),
-            "phone": mask_phone(r["reporter_phone"]),
-        }
-        if out["grid"] is not None:
-            out["grid"]["leader"] = {
-                "name": r["grid_leader_name"],  # a public office holder's name, not a phone
-                "phone": mask_phone(r["grid_leader_phone"]),
-            }
+    if out["grid"] is not None and _shown("grid_leader_name", actor):
+        out["grid"]["leader"] = {"name": r["grid_leader_name"], "phone": r["grid_leader_phone"]}
     return out
 
 
 def get_case(conn: Connection, case_id: int, actor: Actor) -> dict[str, Any]:
-    scope, binds = case_scope(actor)
+    scope, binds = scope_sql(CASES, actor)
     row = conn.execute(
-        sa.text(f"{SELECT} WHERE c.id = :id AND {scope}"), {"id": case_id, **binds}
+        sa.text(f"{select(actor.role)} WHERE t.id = :id AND {scope}"), {"id": case_id, **binds}
     ).first()
     if row is None:
         raise NotFound(f"no case {case_id} that you may see")
@@ -93,40 +87,37 @@ class CaseFilter:
 
 
 def list_cases(conn: Connection, f: CaseFilter, actor: Actor) -> tuple[list[dict[str, Any]], int]:
-    scope, binds = case_scope(actor)
+    scope, binds = scope_sql(CASES, actor)
     where = [scope]
     if f.status:
-        where.append("c.status = :status")
+        where.append("t.status = :status")
         binds["status"] = f.status
     if f.category:
-        where.append("c.category = :category")
+        where.append("t.category = :category")
         binds["category"] = f.category
     if f.grid:
         where.append("g.code = :grid")
         binds["grid"] = f.grid
     if f.open is not None:
-        where.append(f"c.status {'' if f.open else 'NOT '}IN ({OPEN_SQL})")
+        where.append(f"t.status {'' if f.open else 'NOT '}IN ({OPEN_SQL})")
     if f.overdue is not None:
         where.append(OVERDUE if f.overdue else f"NOT {OVERDUE}")
     if f.bbox:
-        where.append("c.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
+        where.append("t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
         binds.update(zip(("minx", "miny", "maxx", "maxy"), f.bbox, strict=True))
     if f.reported_after:
-        where.append("c.reported_at >= :after")
+        where.append("t.reported_at >= :after")
         binds["after"] = f.reported_after
     if f.reported_before:
-        where.append("c.reported_at < :before")
+        where.append("t.reported_at < :before")
         binds["before"] = f.reported_before
     cond = " AND ".join(where)
     rows = conn.execute(
-        sa.text(f"{SELECT} WHERE {cond} ORDER BY c.id DESC LIMIT :lim OFFSET :off"),
+        sa.text(f"{select(actor.role)} WHERE {cond} ORDER BY t.id DESC LIMIT :lim OFFSET :off"),
         {**binds, "lim": f.limit, "off": f.offset},
     ).all()
     total = conn.execute(
-        sa.text(
-            "SELECT count(*) FROM cases c JOIN case_categories cc ON cc.code = c.category "
-            f"LEFT JOIN grids g ON g.id = c.grid_id WHERE {cond}"
-        ),
+        sa.text(f"SELECT count(*) {FROM} WHERE {cond}"),
         binds,
     ).scalar_one()
     return [case_json(r, actor) for r in rows], int(total)

@@ -15,7 +15,7 @@ from gis.io.read import Source, read_source
 from gis.io.validate import Context, validate
 from gis.io.write import write_rows
 from gis.owners.extent import city_extent
-from gis.registry.layers import LayerSpec, get_layer
+from gis.registry.layers import Layer, get_layer
 from gis.store.settings import get_settings
 
 PARENT_QUERY = {
@@ -58,7 +58,7 @@ class ImportSummary:
         return "\n".join([text, *(f"note: {n}" for n in self.notes)])
 
 
-def load_context(conn: Connection, spec: LayerSpec) -> Context:
+def load_context(conn: Connection, spec: Layer) -> Context:
     """The extent and the codes an import of `spec` is checked against."""
     extent = city_extent(conn, get_settings().extent_margin_m)
     existing: set[str] = set()
@@ -72,7 +72,7 @@ def load_context(conn: Connection, spec: LayerSpec) -> Context:
 
 
 def import_source(
-    conn: Connection, spec: LayerSpec, source: Source, name: str, progress: bool = False
+    conn: Connection, spec: Layer, source: Source, name: str, progress: bool = False
 ) -> ImportSummary:
     """Validate and write `source` inside the caller's transaction; raise ImportRejected."""
     started = time.perf_counter()

@@ -14,7 +14,7 @@ from gis.errors import InvalidInput, RowError
 from gis.io.read import Source
 from gis.owners.extent import Extent
 from gis.registry.codes import PARENT_LEVEL, code_problem, implied_parent
-from gis.registry.layers import Field, LayerSpec
+from gis.registry.layers import Field, Layer
 from gis.registry.vocab import normalise
 
 LOCAL_TZ = "Asia/Shanghai"
@@ -68,7 +68,7 @@ class _Collector:
 
 
 def _check_geometry(
-    geoms: np.ndarray, spec: LayerSpec, epsg: InputCRS, extent: Extent, out: _Collector
+    geoms: np.ndarray, spec: Layer, epsg: InputCRS, extent: Extent, out: _Collector
 ) -> np.ndarray:
     """Geometries in EPSG:4326 (2D); problems recorded in `out`."""
     missing = shapely.is_missing(geoms)
@@ -216,9 +216,7 @@ def _check_field(frame: pd.DataFrame, f: Field, out: _Collector) -> pd.Series:
     return codes.astype(object).where(codes.notna(), None)
 
 
-def _check_codes(
-    values: dict[str, pd.Series], spec: LayerSpec, ctx: Context, out: _Collector
-) -> None:
+def _check_codes(values: dict[str, pd.Series], spec: Layer, ctx: Context, out: _Collector) -> None:
     level = spec.level
     codes = values["code"]
     seen: dict[str, int] = {}
@@ -268,7 +266,7 @@ def _check_codes(
             )
 
 
-def validate(source: Source, spec: LayerSpec, ctx: Context) -> tuple[pd.DataFrame, list[RowError]]:
+def validate(source: Source, spec: Layer, ctx: Context) -> tuple[pd.DataFrame, list[RowError]]:
     """The rows ready to write (fields by name, plus `geom` in EPSG:4326) and every problem."""
     frame = source.frame.reset_index(drop=True)
     out = _Collector()
@@ -278,7 +276,7 @@ def validate(source: Source, spec: LayerSpec, ctx: Context) -> tuple[pd.DataFram
         np.asarray(frame.geometry.values, dtype=object), spec, source.crs, ctx.extent, out
     )
     values: dict[str, pd.Series] = {}
-    for f in spec.fields:
+    for f in spec.import_fields:
         if f.name == "parent_code" and _column(frame, f.name) is None:
             values[f.name] = pd.Series([None] * len(frame), dtype=object)
             continue

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from gis.owners.areas import AREA_OWNER_SQL, refresh_parcel_shares
 from gis.owners.index import owner_index
-from gis.registry.layers import LayerSpec
+from gis.registry.layers import Layer
 
 CHUNK = 50_000
 PG_TYPES = {
@@ -25,9 +25,9 @@ PG_TYPES = {
 }
 
 
-def _insert_sql(spec: LayerSpec) -> str:
-    """The INSERT … SELECT from the staging table; identifiers come from the LayerSpec only."""
-    fields = [f.name for f in spec.fields]
+def _insert_sql(spec: Layer) -> str:
+    """The INSERT … SELECT from the staging table; identifiers come from the registry only."""
+    fields = [f.name for f in spec.import_fields]
     if spec.level in ("district", "town", "village"):
         return (
             "INSERT INTO regions (code, level, name, parent_code, geom) "  # noqa: S608
@@ -62,7 +62,7 @@ def _insert_sql(spec: LayerSpec) -> str:
     )
 
 
-def _owned_in_process(spec: LayerSpec) -> bool:
+def _owned_in_process(spec: Layer) -> bool:
     """Point layers get their owners from the in-process index before they are copied in."""
     return spec.owned and spec.geometry == ("Point",)
 
@@ -127,7 +127,7 @@ def _copy(
 
 def write_rows(
     conn: Connection,
-    spec: LayerSpec,
+    spec: Layer,
     frame: pd.DataFrame,
     progress: Callable[[int], object] | None = None,
 ) -> int:
@@ -137,7 +137,7 @@ def write_rows(
     other layers go through a staging table and one INSERT … SELECT that finds parents and
     owners in SQL.
     """
-    types = {f.name: PG_TYPES[f.kind] for f in spec.fields}
+    types = {f.name: PG_TYPES[f.kind or "text"] for f in spec.import_fields}
     if _owned_in_process(spec):
         frame = _with_owners(conn, frame)
         _copy(conn, spec.table, [*types, *OWNER_COLUMNS], frame, False, progress)

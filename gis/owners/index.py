@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from gis.crs.systems import local_metric_epsg, transformer
 from gis.owners.extent import city_extent
 from gis.owners.model import DEFAULT_TOLERANCE_M, Leader, Location, Named, Status
+from gis.registry.layers import get_layer
 from gis.store.settings import get_settings
 
 THREADS = 2
@@ -50,11 +51,23 @@ TABLE_COLUMNS = (
 """The columns OwnerIndex.table gives, in this order."""
 FEW_POINTS = 8000  # below this, polygon trees are queried with the points (measured)
 
+
+def _plan_sql(layer_id: str, link: str) -> str:
+    """The current rows of a plan layer (the registry's table and condition) with the columns
+    the index holds; `link` is the column tying a row to its parent."""
+    layer = get_layer(layer_id)
+    cols = ", ".join(
+        f"{layer.field(n).expr} AS {n}" for n in ("code", "name", "leader_name", "leader_phone")
+    )
+    return (
+        f"SELECT t.id, {link}, {cols}, ST_AsBinary(t.geom) AS wkb "
+        f"FROM {layer.table} t WHERE {layer.where} ORDER BY t.code"
+    )
+
+
 PLAN_SQL = {
-    "grids": "SELECT id, code, name, village_code, leader_name, leader_phone, "
-    "ST_AsBinary(geom) AS wkb FROM grids WHERE valid_to IS NULL ORDER BY code",
-    "units": "SELECT id, code, name, grid_id, leader_name, leader_phone, "
-    "ST_AsBinary(geom) AS wkb FROM units WHERE valid_to IS NULL ORDER BY code",
+    "grids": _plan_sql("grids", "t.village_code"),
+    "units": _plan_sql("units", "t.grid_id"),
     "regions": "SELECT code, name, parent_code FROM regions",
 }
 # A cheap fingerprint of the plan: changes whenever a grid or unit row changes.

@@ -1,152 +1,397 @@
-"""What each importable layer holds: table, geometry types, fields, vocabularies, codes.
+"""The layer registry: each layer declared once (table, geometry, id, fields with their
+visibility class, import spec, tile zooms, style). Import, export, OGC API, tiles, the map,
+health and the owner index all read it; adding a layer is one entry here plus a migration.
 
-This is the spatial core's view of the layers (for import, export and checks); the
-rendering catalogue in layers/ builds on it.
+Every layer or field name that arrives in a request is looked up here (never spliced into
+SQL); the SQL text below is ours. Who may see a field is not decided here: a field names its
+visibility class, and the access policy (gis/access/policy.py) maps role x class to full,
+masked or hidden.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gis.errors import UnknownLayer
 from gis.registry import vocab
 
 POLYGONAL = ("Polygon", "MultiPolygon")
+PUBLIC, PERSONAL = "public", "personal"
+"""Visibility classes: anyone may see a public field; a personal one (names and phones of
+reporters, contacts and leaders) only as the access policy allows."""
+_JSON_TYPES = {"text": "string", "vocab": "string", "int": "integer"}
 
 
 @dataclass(frozen=True)
 class Field:
-    """One attribute of a layer as it appears in files."""
+    """One attribute: how it is read from files, stored, served and who may see it."""
 
-    name: str
-    kind: str = "text"  # text | int | date | datetime | vocab
+    name: str  # the served name (OGC property, tile attribute, export column)
+    sql: str = ""  # SQL over the layer's alias t (and g, u for owners); default t.<name>
+    kind: str | None = "text"  # import kind: text | int | date | datetime | vocab; None: derived
     required: bool = False
     max_len: int | None = None
     vocabulary: dict[str, str] | None = None
     default: object = None
-    personal: bool = False
+    file_name: str | None = None  # the name in files, where it differs from `name`
+    type: str | None = None  # JSON type, for derived fields (else from the import kind)
+    visibility: str = PUBLIC  # PUBLIC or PERSONAL
+    mask: str | None = None  # personal fields: how a masked value looks (name | phone)
+    queryable: bool = False
+    in_tiles: bool = True
+    description: str = ""
+
+    @property
+    def expr(self) -> str:
+        return self.sql or f"t.{self.name}"
+
+    @property
+    def json_type(self) -> str:
+        """string | integer | number | boolean | date | date-time"""
+        if self.type:
+            return self.type
+        return {"date": "date", "datetime": "date-time"}.get(self.kind or "", None) or (
+            _JSON_TYPES.get(self.kind or "text", "string")
+        )
+
+    @property
+    def enum(self) -> tuple[str, ...]:
+        return tuple(self.vocabulary or ())
+
+    @property
+    def personal(self) -> bool:
+        return self.visibility == PERSONAL
 
 
 @dataclass(frozen=True)
-class LayerSpec:
-    """An importable layer."""
+class Style:
+    color: str
+    weight: float = 1.0
+    fill_color: str | None = None
+    fill_opacity: float = 0.0
 
-    name: str
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer: where it is stored, what it holds, how it is imported, served and drawn."""
+
+    id: str
+    label: str  # the short Chinese name
+    title: str
+    description: str
     table: str
-    geometry: tuple[str, ...]
+    geometry: tuple[str, ...]  # the geometry types it takes
     fields: tuple[Field, ...]
+    id_field: str  # the field that is the feature id (a stable public key)
+    min_zoom: int
+    joins: str = ""  # joined to `table t` when served (owners: g, u)
+    where: str = "TRUE"  # a constant condition (e.g. the current plan only)
     level: str | None = None  # the code level of boundary layers
     owned: bool = False  # gets its owning grid (and unit) on import
-    label: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    casework: bool = False  # case records: the access policy scopes their rows by role
+    grid_code_sql: str | None = None  # the owning grid's code, for row scopes
+    tables: tuple[str, ...] = ()  # tables read besides its own (their versions key caches)
+    max_zoom: int = 18
+    style: Style = field(default_factory=lambda: Style("#3388ff"))
+    popup: tuple[str, ...] = ()
+    datetime_field: str | None = None
+    aggregate_below: int | None = None  # below this zoom, tiles carry counts per grid
+    aggregate_villages_below: int | None = None  # ... and below this, per village
+    tile_cap: int | None = None  # at most this many features in one tile (newest first)
+    generalised_below: int | None = None  # below this zoom tiles start from t.geom_lo
 
     @property
-    def field_names(self) -> list[str]:
-        return [f.name for f in self.fields]
+    def name(self) -> str:
+        return self.id
 
     @property
-    def personal_fields(self) -> list[str]:
-        return [f.name for f in self.fields if f.personal]
+    def source(self) -> str:
+        """The FROM clause: the layer's table as t, with its joins."""
+        return f"{self.table} t {self.joins}".strip()
 
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Every table a served feature reads (their versions key the caches)."""
+        return (self.table, *self.tables)
 
-def _boundary(name: str, level: str, label: str, *more: Field) -> LayerSpec:
-    fields = (
-        Field("code", required=True),
-        Field("name", required=True, max_len=100),
-        Field("parent_code"),  # derived from the code when absent
-        *more,
-    )
-    table = "regions" if level in ("district", "town", "village") else name
-    return LayerSpec(name, table, POLYGONAL, fields, level=level, label=label)
+    @property
+    def geometry_type(self) -> str:
+        """The served geometry type: Point, MultiPolygon or Geometry."""
+        if self.geometry == ("Point",):
+            return "Point"
+        return "MultiPolygon" if set(self.geometry) <= set(POLYGONAL) else "Geometry"
+
+    @property
+    def is_point(self) -> bool:
+        return self.geometry_type == "Point"
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def import_fields(self) -> tuple[Field, ...]:
+        """The fields read from files, under their names in files."""
+        return tuple(
+            replace(f, name=f.file_name) if f.file_name else f
+            for f in self.fields
+            if f.kind is not None
+        )
 
 
 _LEADER = (
-    Field("leader_name", max_len=50, personal=True),
-    Field("leader_phone", max_len=30, personal=True),
+    Field("leader_name", max_len=50, visibility=PERSONAL, mask="name", in_tiles=False),
+    Field("leader_phone", max_len=30, visibility=PERSONAL, mask="phone", in_tiles=False),
 )
+_OWNER_JOIN = "LEFT JOIN grids g ON g.id = t.grid_id LEFT JOIN units u ON u.id = t.unit_id"
+_OWNERS = (
+    Field("grid_code", "g.code", None, queryable=True, description="the owning grid"),
+    Field("unit_code", "u.code", None, queryable=True, description="the owning unit"),
+    Field("on_boundary", "t.on_boundary", None, type="boolean"),
+    Field("snap_distance_m", "t.snap_distance_m", None, type="number"),
+)
+_ID = Field("id", "t.id", None, type="integer")
 
-LAYERS: dict[str, LayerSpec] = {
-    spec.name: spec
-    for spec in (
-        _boundary("districts", "district", "区县"),
-        _boundary("towns", "town", "镇/街道"),
-        _boundary("villages", "village", "村/社区"),
-        _boundary("grids", "grid", "网格", *_LEADER),
-        _boundary(
-            "units",
-            "unit",
-            "单元",
-            *_LEADER,
-            Field("households", "int"),
-            Field("party_contacts", "int"),
+
+def _region(level: str, label: str, title: str, min_zoom: int, style: Style) -> Layer:
+    return Layer(
+        id=f"{level}s",
+        label=label,
+        title=f"{label} {title}",
+        description=f"{label} {title}: 12-digit statistical codes, names and parent codes",
+        table="regions",
+        where=f"t.level = '{level}'",  # a constant of this module, not a request value
+        geometry=POLYGONAL,
+        fields=(
+            Field("code", required=True, queryable=True, description="statistical area code"),
+            Field("name", required=True, max_len=100, queryable=True),
+            Field("parent_code", queryable=True),  # derived from the code when absent
         ),
-        LayerSpec(
-            "cases",
-            "cases",
-            ("Point",),
-            (
-                Field("category", "vocab", required=True, vocabulary=vocab.CASE_CATEGORIES),
-                Field("title", required=True, max_len=200),
-                Field("description", max_len=5000),
-                Field("status", "vocab", vocabulary=vocab.CASE_STATUSES, default="reported"),
-                Field("reported_at", "datetime", required=True),
-                Field("reporter_name", max_len=50, personal=True),
-                Field("reporter_phone", max_len=30, personal=True),
+        id_field="code",
+        level=level,
+        min_zoom=min_zoom,
+        generalised_below=13,
+        style=style,
+        popup=("name", "code", "parent_code"),
+    )
+
+
+LAYERS: dict[str, Layer] = {
+    layer.id: layer
+    for layer in (
+        _region("district", "区县", "districts", 0, Style("#8e1b1b", 3)),
+        _region("town", "镇/街道", "towns and streets", 0, Style("#c0392b", 2)),
+        _region("village", "村/社区", "villages and communities", 8, Style("#2c3e50", 1.2)),
+        Layer(
+            id="grids",
+            label="网格",
+            title="网格 grids",
+            description="Grids of the current plan, with their village",
+            table="grids",
+            where="t.valid_to IS NULL",
+            geometry=POLYGONAL,
+            fields=(
+                Field("code", required=True, queryable=True),
+                Field("name", required=True, max_len=100, queryable=True),
+                Field("village_code", file_name="parent_code", queryable=True),
+                Field("valid_from", kind=None, type="date-time", in_tiles=False),
+                *_LEADER,
             ),
-            owned=True,
+            id_field="code",
+            level="grid",
+            generalised_below=13,
+            min_zoom=12,  # 10,000 grids: below z12 the village level says more
+            style=Style("#2980b9", 0.8, "#aed6f1", 0.25),
+            popup=("name", "code", "village_code", "leader_name", "leader_phone"),
+        ),
+        Layer(
+            id="units",
+            label="单元",
+            title="单元 units",
+            description="Units (the smallest governance areas) of the current plan",
+            table="units",
+            where="t.valid_to IS NULL",
+            geometry=POLYGONAL,
+            fields=(
+                Field("code", required=True, queryable=True),
+                Field("name", required=True, max_len=100, queryable=True),
+                Field("grid_code", file_name="parent_code", queryable=True),
+                *_LEADER,
+                Field("households", "", "int"),
+                Field("party_contacts", "", "int"),
+            ),
+            id_field="code",
+            level="unit",
+            generalised_below=13,
+            min_zoom=13,
+            style=Style("#16a085", 0.5, "#d1f2eb", 0.0),  # outlines: tiles may overlap
+            popup=("name", "code", "households", "party_contacts", "leader_name"),
+        ),
+        Layer(
+            id="cases",
             label="事件/案件",
-        ),
-        LayerSpec(
-            "hotspots",
-            "hotspots",
-            ("Point", *POLYGONAL),
-            (
-                Field("name", required=True, max_len=100),
-                Field("kind", "vocab", required=True, vocabulary=vocab.HOTSPOT_KINDS),
-                Field("risk_level", "vocab", required=True, vocabulary=vocab.RISK_LEVELS),
-                Field("last_inspected", "date"),
+            title="事件/案件 cases",
+            description="Resident reports, disputes and hazards with their owning grid and unit",
+            table="cases",
+            joins=_OWNER_JOIN,
+            geometry=("Point",),
+            fields=(
+                _ID,
+                Field(
+                    "category",
+                    kind="vocab",
+                    required=True,
+                    vocabulary=vocab.CASE_CATEGORIES,
+                    queryable=True,
+                ),
+                Field("title", required=True, max_len=200, in_tiles=False),
+                Field("description", max_len=5000, in_tiles=False),
+                Field(
+                    "status",
+                    kind="vocab",
+                    vocabulary=vocab.CASE_STATUSES,
+                    default="reported",
+                    queryable=True,
+                ),
+                Field("reported_at", kind="datetime", required=True),
+                *_OWNERS,
+                Field("reporter_name", max_len=50, visibility=PERSONAL, mask="name"),
+                Field("reporter_phone", max_len=30, visibility=PERSONAL, mask="phone"),
+                Field("grid_leader_name", "g.leader_name", None, visibility=PERSONAL, mask="name"),
+                Field(
+                    "grid_leader_phone", "g.leader_phone", None, visibility=PERSONAL, mask="phone"
+                ),
             ),
+            id_field="id",
             owned=True,
+            casework=True,
+            grid_code_sql="g.code",
+            tables=("grids", "units", "regions"),
+            min_zoom=10,
+            style=Style("#e74c3c"),
+            popup=("id", "title", "category", "status", "reported_at", "grid_code"),
+            datetime_field="reported_at",
+            aggregate_below=15,
+            aggregate_villages_below=12,
+            tile_cap=3000,
+        ),
+        Layer(
+            id="hotspots",
             label="内涝点/隐患点",
-        ),
-        LayerSpec(
-            "parcels",
-            "parcels",
-            POLYGONAL,
-            (
-                Field("code", required=True, max_len=40),
-                Field("name", required=True, max_len=100),
-                Field("kind", "vocab", required=True, vocabulary=vocab.PARCEL_KINDS),
-                Field("status", "vocab", required=True, vocabulary=vocab.PARCEL_STATUSES),
+            title="内涝点/隐患点 hotspots",
+            description="Waterlogging and hazard spots (points or areas) with risk levels",
+            table="hotspots",
+            joins=_OWNER_JOIN,
+            geometry=("Point", *POLYGONAL),
+            fields=(
+                _ID,
+                Field("name", required=True, max_len=100, queryable=True),
+                Field(
+                    "kind",
+                    kind="vocab",
+                    required=True,
+                    vocabulary=vocab.HOTSPOT_KINDS,
+                    queryable=True,
+                ),
+                Field(
+                    "risk_level",
+                    kind="vocab",
+                    required=True,
+                    vocabulary=vocab.RISK_LEVELS,
+                    queryable=True,
+                ),
+                Field("last_inspected", kind="date"),
+                *_OWNERS,
             ),
+            id_field="id",
             owned=True,
+            grid_code_sql="g.code",
+            tables=("grids", "units"),
+            min_zoom=10,
+            style=Style("#2471a3", 1, "#5dade2", 0.4),
+            popup=("name", "kind", "risk_level", "last_inspected", "grid_code"),
+        ),
+        Layer(
+            id="parcels",
             label="征迁/违建地块",
-        ),
-        LayerSpec(
-            "stations",
-            "stations",
-            ("Point",),
-            (
-                Field("name", required=True, max_len=100),
-                Field("kind", "vocab", required=True, vocabulary=vocab.STATION_KINDS),
-                Field("hours", max_len=100),
-                Field("address", max_len=200),
-                Field("contact_name", max_len=50, personal=True),
-                Field("contact_phone", max_len=30, personal=True),
+            title="征迁/违建地块 parcels",
+            description="Demolition and illegal-building parcels; the largest-share grid owns",
+            table="parcels",
+            joins="LEFT JOIN grids g ON g.id = t.grid_id",
+            geometry=POLYGONAL,
+            fields=(
+                Field("code", required=True, max_len=40, queryable=True),
+                Field("name", required=True, max_len=100, queryable=True),
+                Field(
+                    "kind",
+                    kind="vocab",
+                    required=True,
+                    vocabulary=vocab.PARCEL_KINDS,
+                    queryable=True,
+                ),
+                Field(
+                    "status",
+                    kind="vocab",
+                    required=True,
+                    vocabulary=vocab.PARCEL_STATUSES,
+                    queryable=True,
+                ),
+                Field("grid_code", "g.code", None, queryable=True),
             ),
+            id_field="code",
             owned=True,
+            grid_code_sql="g.code",
+            tables=("grids",),
+            min_zoom=12,
+            style=Style("#d35400", 1, "#f5cba7", 0.5),
+            popup=("name", "code", "kind", "status", "grid_code"),
+        ),
+        Layer(
+            id="stations",
             label="服务站点",
+            title="服务站点 stations",
+            description="Party service centres, convenience points, council halls and more",
+            table="stations",
+            joins=_OWNER_JOIN,
+            geometry=("Point",),
+            fields=(
+                _ID,
+                Field("name", required=True, max_len=100, queryable=True),
+                Field(
+                    "kind",
+                    kind="vocab",
+                    required=True,
+                    vocabulary=vocab.STATION_KINDS,
+                    queryable=True,
+                ),
+                Field("hours", max_len=100),
+                Field("address", max_len=200, in_tiles=False),
+                *_OWNERS,
+                Field("contact_name", max_len=50, visibility=PERSONAL, mask="name"),
+                Field("contact_phone", max_len=30, visibility=PERSONAL, mask="phone"),
+            ),
+            id_field="id",
+            owned=True,
+            grid_code_sql="g.code",
+            tables=("grids", "units"),
+            min_zoom=10,
+            style=Style("#8e44ad"),
+            popup=("name", "kind", "hours", "address", "grid_code"),
         ),
     )
 }
 
-BOUNDARY_LAYERS = ("districts", "towns", "villages", "grids", "units")
-THEMATIC_LAYERS = ("cases", "hotspots", "parcels", "stations")
+BOUNDARY_LAYERS = tuple(k for k, v in LAYERS.items() if v.level)
+THEMATIC_LAYERS = tuple(k for k, v in LAYERS.items() if not v.level)
 
 
-def get_layer(name: str) -> LayerSpec:
-    """The spec of layer `name`, or UnknownLayer naming the layers there are."""
+def get_layer(layer_id: str) -> Layer:
+    """The registry entry of `layer_id`, or UnknownLayer naming the layers there are."""
     try:
-        return LAYERS[name]
+        return LAYERS[layer_id]
     except KeyError:
-        raise UnknownLayer(f"unknown layer {name!r}: use one of {', '.join(LAYERS)}") from None
+        raise UnknownLayer(
+            f"unknown layer {layer_id[:60]!r}: use one of {', '.join(LAYERS)}"
+        ) from None

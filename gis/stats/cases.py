@@ -49,15 +49,15 @@ def stats(
         sa.text(
             f"""
             SELECT {key} AS code, count(*) AS reported,
-                   count(*) FILTER (WHERE c.status IN ({OPEN_SQL})) AS open,
+                   count(*) FILTER (WHERE t.status IN ({OPEN_SQL})) AS open,
                    count(*) FILTER (WHERE {OVERDUE}) AS overdue,
-                   count(*) FILTER (WHERE c.closed_at IS NOT NULL) AS closed,
-                   count(*) FILTER (WHERE c.closed_at IS NOT NULL AND c.closed_at <= {CLOSE_BY})
+                   count(*) FILTER (WHERE t.closed_at IS NOT NULL) AS closed,
+                   count(*) FILTER (WHERE t.closed_at IS NOT NULL AND t.closed_at <= {CLOSE_BY})
                        AS closed_on_time
-              FROM cases c
-              JOIN case_categories cc ON cc.code = c.category
-              JOIN grids g ON g.id = c.grid_id
-             WHERE c.reported_at >= :since {"AND c.reported_at < :until" if until else ""}
+              FROM cases t
+              JOIN case_categories cc ON cc.code = t.category
+              JOIN grids g ON g.id = t.grid_id
+             WHERE t.reported_at >= :since {"AND t.reported_at < :until" if until else ""}
              GROUP BY 1
              ORDER BY 1
             """

@@ -8,20 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from gis.errors import DatabaseUnavailable
+from gis.registry.layers import LAYERS
 from gis.store.db import check_postgis
 
-COUNTS_SQL = """
-SELECT
-  (SELECT count(*) FROM regions WHERE level = 'district') AS districts,
-  (SELECT count(*) FROM regions WHERE level = 'town') AS towns,
-  (SELECT count(*) FROM regions WHERE level = 'village') AS villages,
-  (SELECT count(*) FROM grids WHERE valid_to IS NULL) AS grids,
-  (SELECT count(*) FROM units WHERE valid_to IS NULL) AS units,
-  (SELECT count(*) FROM cases) AS cases,
-  (SELECT count(*) FROM hotspots) AS hotspots,
-  (SELECT count(*) FROM parcels) AS parcels,
-  (SELECT count(*) FROM stations) AS stations
-"""
+# Rows per registry layer (its own table and constant condition; no joins needed to count).
+COUNTS_SQL = "SELECT " + ", ".join(
+    f"(SELECT count(*) FROM {layer.table} t WHERE {layer.where}) AS {layer.id}"
+    for layer in LAYERS.values()
+)
 
 
 def layer_counts(engine: Engine) -> dict[str, int]:
