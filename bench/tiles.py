@@ -32,11 +32,11 @@ import httpx
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from gis.registry.layers import LAYERS as CATALOGUE
 from sqlalchemy.engine import Engine
 
 from bench.common import scaled_city, scaled_database
 from gis.io.importer import import_file
+from gis.registry.layers import LAYERS as CATALOGUE
 from gis.store.settings import PROJECT_ROOT
 
 ZOOMS = range(10, 17)

@@ -11,9 +11,9 @@ import httpx
 import mapbox_vector_tile
 import pytest
 import sqlalchemy as sa
-from gis.registry.layers import LAYERS as CATALOGUE
 from sqlalchemy.engine import Engine
 
+from gis.registry.layers import LAYERS as CATALOGUE
 from tests.conftest import bearer
 from tests.helpers import ServerProcess
 

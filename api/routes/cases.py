@@ -7,16 +7,16 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.auth import ActorDep
 from api.deps import EngineDep, in_tx
 from api.events import CASES
-from gis.access.policy import in_scope, scope_sql
+from gis.access.policy import HIDDEN, in_scope, scope_sql, visibility
 from gis.access.roles import Actor
 from gis.cases import actions, intake, read
 from gis.cases.intake import NewCase
@@ -26,11 +26,13 @@ from gis.cases.sql import CASES as CASE_LAYER
 from gis.errors import InvalidInput
 from gis.registry.vocab import CASE_STATUSES
 from gis.stats import cases as case_stats
+from layers import casefile
 from layers.features import BadParameter, parse_bbox
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 T = TypeVar("T")
 KEEPALIVE_S = 15.0
+EXPORT_MAX = 100_000  # rows in one csv/geojson export
 
 
 def _case_response(case: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -154,6 +156,11 @@ async def list_cases(
     reported_before: datetime | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
+    fmt: Literal["json", "csv", "geojson"] = Query(
+        "json",
+        alias="f",
+        description=f"json (a page), or csv / geojson: every matching case, at most {EXPORT_MAX:,}",
+    ),
 ) -> Any:
     if status is not None and status not in CASE_STATUSES:
         raise InvalidInput(f"unknown status {status[:30]!r}: use one of {', '.join(CASE_STATUSES)}")
@@ -165,13 +172,33 @@ async def list_cases(
         bbox=_bbox(bbox),
         reported_after=reported_after,
         reported_before=reported_before,
-        limit=limit,
-        offset=offset,
+        limit=limit if fmt == "json" else EXPORT_MAX,
+        offset=offset if fmt == "json" else 0,
     )
     items, total = await in_tx(engine, lambda c: read.list_cases(c, f, actor))
+    if fmt != "json":
+        return _export(items, total, fmt, actor)
     return JSONResponse(
         {"cases": items, "total": total, "limit": limit, "offset": offset},
         headers={"Cache-Control": "private, no-store"},
+    )
+
+
+def _export(items: list[dict[str, Any]], total: int, fmt: str, actor: Actor) -> Response:
+    """The filtered cases as a file, shaped by the policy like every other view."""
+    if fmt == "csv":
+        personal = visibility(CASE_LAYER, CASE_LAYER.field("reporter_name"), actor.role) != HIDDEN
+        body, media = casefile.to_csv(items, personal), "text/csv; charset=utf-8"
+    else:
+        body, media = casefile.to_geojson(items), "application/geo+json"
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": f'attachment; filename="cases.{fmt}"',
+            "X-Total-Count": str(total),
+        },
     )
 
 
