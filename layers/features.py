@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from gis.access.policy import scope_sql, visible_fields
 from gis.access.roles import PUBLIC, Actor
-from gis.registry.layers import Field, Layer
+from gis.registry.model import Field, Layer
 from layers.versions import memo
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000

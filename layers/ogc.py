@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection
 
 from gis.access.policy import scope_sql
 from gis.access.roles import PUBLIC, Actor
-from gis.registry.layers import LAYERS, Layer, get_layer
+from gis.registry.layers import LAYERS, get_layer
+from gis.registry.model import Layer
 from layers import features
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

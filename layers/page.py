@@ -9,7 +9,8 @@ from jinja2 import Template
 from gis.access.policy import visible_fields
 from gis.access.roles import PUBLIC
 from gis.owners.extent import Extent
-from gis.registry.layers import LAYERS, Layer
+from gis.registry.layers import LAYERS
+from gis.registry.model import Layer
 from layers import assets
 
 # The boundary levels loaded whole, coarse to fine.

@@ -26,7 +26,8 @@ from gis.access.policy import OWN_GRID, row_scope, scope_sql, visible_fields
 from gis.access.roles import PUBLIC, Actor
 from gis.cases.lifecycle import OPEN
 from gis.errors import Forbidden, NotAuthenticated
-from gis.registry.layers import Layer, get_layer
+from gis.registry.layers import get_layer
+from gis.registry.model import Layer
 from layers.versions import versions
 
 EXTENT, BUFFER = 4096, 64  # MVT tile extent and buffer, in tile units

@@ -18,7 +18,7 @@ from gis.access.roles import (
     Actor,
 )
 from gis.errors import Forbidden, NotAuthenticated
-from gis.registry.layers import PERSONAL, PUBLIC, Field, Layer
+from gis.registry.model import PERSONAL, PUBLIC, Field, Layer
 
 FULL, MASKED, HIDDEN = "full", "masked", "hidden"
 ALL, OWN_GRID, NONE = "all", "own grid", "none"

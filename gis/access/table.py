@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from gis.access.policy import ALL, NONE, OWN_GRID, row_scope, visibility
 from gis.access.roles import ROLES, Actor
-from gis.registry.layers import LAYERS, Field, Layer
+from gis.registry.layers import LAYERS
+from gis.registry.model import Field, Layer
 
 _ROWS = {ALL: "all rows", OWN_GRID: "own grid's rows", NONE: "counts per grid"}
 

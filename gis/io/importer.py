@@ -15,7 +15,8 @@ from gis.io.read import Source, read_source
 from gis.io.validate import Context, validate
 from gis.io.write import write_rows
 from gis.owners.extent import city_extent
-from gis.registry.layers import Layer, get_layer
+from gis.registry.layers import get_layer
+from gis.registry.model import Layer
 from gis.store.settings import get_settings
 
 PARENT_QUERY = {

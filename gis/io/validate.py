@@ -14,7 +14,7 @@ from gis.errors import InvalidInput, RowError
 from gis.io.read import Source
 from gis.owners.extent import Extent
 from gis.registry.codes import PARENT_LEVEL, code_problem, implied_parent
-from gis.registry.layers import Field, Layer
+from gis.registry.model import Field, Layer
 from gis.registry.vocab import normalise
 
 LOCAL_TZ = "Asia/Shanghai"

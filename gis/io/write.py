@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from gis.owners.areas import AREA_OWNER_SQL, refresh_parcel_shares
 from gis.owners.index import owner_index
-from gis.registry.layers import Layer
+from gis.registry.model import Layer
 
 CHUNK = 50_000
 PG_TYPES = {
