@@ -28,6 +28,20 @@ _OWNERS = (
 _ID = Field("id", "t.id", None, type="integer")
 
 
+def _vocab(
+    name: str, vocabulary: dict[str, str], required: bool = True, default: str | None = None
+) -> Field:
+    """A field whose values come from a vocabulary (code or label on import), filterable."""
+    return Field(
+        name,
+        kind="vocab",
+        required=required,
+        vocabulary=vocabulary,
+        default=default,
+        queryable=True,
+    )
+
+
 def _region(level: str, label: str, title: str, min_zoom: int, style: Style) -> Layer:
     return Layer(
         id=f"{level}s",
@@ -39,8 +53,8 @@ def _region(level: str, label: str, title: str, min_zoom: int, style: Style) -> 
         geometry=POLYGONAL,
         fields=(
             Field("code", required=True, queryable=True, description="statistical area code"),
-            Field("name", required=True, max_len=100, queryable=True),
-            Field("parent_code", queryable=True),  # derived from the code when absent
+            Field("name", required=True, max_len=100),
+            Field("parent_code"),  # derived from the code when absent
         ),
         id_field="code",
         level=level,
@@ -66,9 +80,9 @@ LAYERS: dict[str, Layer] = {
             where="t.valid_to IS NULL",
             geometry=POLYGONAL,
             fields=(
-                Field("code", required=True, queryable=True),
-                Field("name", required=True, max_len=100, queryable=True),
-                Field("village_code", file_name="parent_code", queryable=True),
+                Field("code", required=True),
+                Field("name", required=True, max_len=100),
+                Field("village_code", file_name="parent_code"),
                 Field("valid_from", kind=None, type="date-time", in_tiles=False),
                 *_LEADER,
             ),
@@ -88,9 +102,9 @@ LAYERS: dict[str, Layer] = {
             where="t.valid_to IS NULL",
             geometry=POLYGONAL,
             fields=(
-                Field("code", required=True, queryable=True),
-                Field("name", required=True, max_len=100, queryable=True),
-                Field("grid_code", file_name="parent_code", queryable=True),
+                Field("code", required=True),
+                Field("name", required=True, max_len=100),
+                Field("grid_code", file_name="parent_code"),
                 *_LEADER,
                 Field("households", "", "int"),
                 Field("party_contacts", "", "int"),
@@ -112,22 +126,10 @@ LAYERS: dict[str, Layer] = {
             geometry=("Point",),
             fields=(
                 _ID,
-                Field(
-                    "category",
-                    kind="vocab",
-                    required=True,
-                    vocabulary=vocab.CASE_CATEGORIES,
-                    queryable=True,
-                ),
+                _vocab("category", vocab.CASE_CATEGORIES),
                 Field("title", required=True, max_len=200, in_tiles=False),
                 Field("description", max_len=5000, in_tiles=False),
-                Field(
-                    "status",
-                    kind="vocab",
-                    vocabulary=vocab.CASE_STATUSES,
-                    default="reported",
-                    queryable=True,
-                ),
+                _vocab("status", vocab.CASE_STATUSES, required=False, default="reported"),
                 Field("reported_at", kind="datetime", required=True),
                 *_OWNERS,
                 Field("reporter_name", max_len=50, visibility=PERSONAL, mask="name"),
@@ -160,21 +162,9 @@ LAYERS: dict[str, Layer] = {
             geometry=("Point", *POLYGONAL),
             fields=(
                 _ID,
-                Field("name", required=True, max_len=100, queryable=True),
-                Field(
-                    "kind",
-                    kind="vocab",
-                    required=True,
-                    vocabulary=vocab.HOTSPOT_KINDS,
-                    queryable=True,
-                ),
-                Field(
-                    "risk_level",
-                    kind="vocab",
-                    required=True,
-                    vocabulary=vocab.RISK_LEVELS,
-                    queryable=True,
-                ),
+                Field("name", required=True, max_len=100),
+                _vocab("kind", vocab.HOTSPOT_KINDS),
+                _vocab("risk_level", vocab.RISK_LEVELS),
                 Field("last_inspected", kind="date"),
                 *_OWNERS,
             ),
@@ -195,23 +185,11 @@ LAYERS: dict[str, Layer] = {
             joins="LEFT JOIN grids g ON g.id = t.grid_id",
             geometry=POLYGONAL,
             fields=(
-                Field("code", required=True, max_len=40, queryable=True),
-                Field("name", required=True, max_len=100, queryable=True),
-                Field(
-                    "kind",
-                    kind="vocab",
-                    required=True,
-                    vocabulary=vocab.PARCEL_KINDS,
-                    queryable=True,
-                ),
-                Field(
-                    "status",
-                    kind="vocab",
-                    required=True,
-                    vocabulary=vocab.PARCEL_STATUSES,
-                    queryable=True,
-                ),
-                Field("grid_code", "g.code", None, queryable=True),
+                Field("code", required=True, max_len=40),
+                Field("name", required=True, max_len=100),
+                _vocab("kind", vocab.PARCEL_KINDS),
+                _vocab("status", vocab.PARCEL_STATUSES),
+                Field("grid_code", "g.code", None),
             ),
             id_field="code",
             owned=True,
@@ -231,14 +209,8 @@ LAYERS: dict[str, Layer] = {
             geometry=("Point",),
             fields=(
                 _ID,
-                Field("name", required=True, max_len=100, queryable=True),
-                Field(
-                    "kind",
-                    kind="vocab",
-                    required=True,
-                    vocabulary=vocab.STATION_KINDS,
-                    queryable=True,
-                ),
+                Field("name", required=True, max_len=100),
+                _vocab("kind", vocab.STATION_KINDS),
                 Field("hours", max_len=100),
                 Field("address", max_len=200, in_tiles=False),
                 *_OWNERS,
