@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import shapely
 
-from gis.demo.city import LEVELS, CitySpec, generate_boundaries
+from gis.demo.areas import LEVELS
+from gis.demo.city import CitySpec, generate_boundaries
 from tests.conftest import BOUNDARIES
 
 

@@ -16,15 +16,13 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from gis.demo.areas import SPECIAL_TOWN, Area, Tree
+from gis.demo.cells import Cells, components, subset, voronoi_cells
 from gis.demo.names import NameMaker
-from gis.demo.tessellate import Cells, components, grow_regions, subset, voronoi_cells
+from gis.demo.naming import assign_codes, frames
+from gis.demo.tessellate import grow_regions
 
-LEVELS = ("districts", "towns", "villages", "grids", "units")
-CITY_PREFIX = "3599"  # province 35 (Fujian), city 99: a code no real city uses
 GRID_SIZE = 1e-7  # coordinates snapped to 1e-7 degrees (about 1 cm)
-SPECIAL_TOWN = ("郊尾镇", 21, 156, 579)  # name, villages, grids, units (from the source reports)
-
-Tree = list  # a node is the list of its children; a unit is the empty list
 
 
 @dataclass
@@ -161,17 +159,6 @@ def make_cells(spec: CitySpec, rng: np.random.Generator) -> tuple[Cells, NDArray
     return subset(cells, keep), is_island[keep]
 
 
-@dataclass
-class Area:
-    """One generated area: its path in the tree, its cells and, later, geometry and code."""
-
-    path: tuple[int, ...]
-    cells: NDArray[np.int64]
-    geom: shapely.Geometry | None = None
-    code: str = ""
-    name: str = ""
-
-
 def _height(node: Tree) -> int:
     """Levels below a node: a unit 0, a grid 1, a village 2, a town 3, a district 4."""
     return 0 if not node else 1 + max(_height(c) for c in node)
@@ -300,57 +287,6 @@ def build_geometries(cells: Cells, areas: dict[tuple[int, ...], Area]) -> None:
             a.geom = _multi(shapely.coverage_union_all(parts))
 
 
-def assign_codes(
-    areas: dict[tuple[int, ...], Area],
-    special: tuple[int, int] | None,
-    rng: np.random.Generator,
-    names: NameMaker,
-) -> dict[tuple[int, ...], str]:
-    """Statistical codes and names, top-down; returns each town's and village's kind."""
-    kinds: dict[tuple[int, ...], str] = {}
-    ordered = sorted(areas, key=lambda p: (len(p), p))
-    seq: dict[tuple[tuple[int, ...], str], int] = {}
-    for p in ordered:
-        a = areas[p]
-        parent = areas[p[:-1]] if len(p) > 1 else None
-        if len(p) == 1:
-            a.code = f"{CITY_PREFIX}{p[0] + 1:02d}000000"
-            a.name = names.place("区")
-        elif len(p) == 2:
-            kind = "town" if p == special or rng.random() < 0.6 else "street"
-            kinds[p] = kind
-            base = 100 if kind == "town" else 0
-            n = seq[(p[:-1], kind)] = seq.get((p[:-1], kind), 0) + 1
-            assert parent is not None
-            a.code = f"{parent.code[:6]}{base + n:03d}000"
-            a.name = (
-                SPECIAL_TOWN[0] if p == special else names.place("镇" if kind == "town" else "街道")
-            )
-        elif len(p) == 3:
-            town_kind = kinds[p[:2]]
-            is_village = (
-                p[:2] == special
-                or (town_kind == "town" and rng.random() < 0.85)
-                or (town_kind == "street" and rng.random() < 0.1)
-            )
-            kind = "village" if is_village else "community"
-            kinds[p] = kind
-            base = 200 if kind == "village" else 0
-            n = seq[(p[:-1], kind)] = seq.get((p[:-1], kind), 0) + 1
-            assert parent is not None
-            a.code = f"{parent.code[:9]}{base + n:03d}"
-            a.name = names.place("村" if kind == "village" else "社区")
-        elif len(p) == 4:
-            assert parent is not None
-            a.code = f"{parent.code}{p[-1] + 1:03d}"
-            a.name = f"{parent.name}第{p[-1] + 1}网格"
-        else:
-            assert parent is not None
-            a.code = f"{parent.code}{p[-1] + 1:03d}"
-            a.name = f"{parent.name}{p[-1] + 1}单元"
-    return kinds
-
-
 def generate_boundaries(spec: CitySpec) -> dict[str, gpd.GeoDataFrame]:
     """The five boundary layers of the demo city, as GeoDataFrames in EPSG:4326."""
     rng = np.random.default_rng(spec.seed)
@@ -370,30 +306,4 @@ def generate_boundaries(spec: CitySpec) -> dict[str, gpd.GeoDataFrame]:
     build_geometries(cells, areas)
     names = NameMaker(rng)
     assign_codes(areas, special, rng, names)
-    return _frames(areas, names, rng)
-
-
-def _frames(
-    areas: dict[tuple[int, ...], Area], names: NameMaker, rng: np.random.Generator
-) -> dict[str, gpd.GeoDataFrame]:
-    out = {}
-    for depth, layer in enumerate(LEVELS, start=1):
-        rows = []
-        for p in sorted(p for p in areas if len(p) == depth):
-            a = areas[p]
-            row: dict[str, object] = {
-                "code": a.code,
-                "name": a.name,
-                "parent_code": areas[p[:-1]].code if depth > 1 else None,
-            }
-            if layer in ("grids", "units"):
-                row["leader_name"] = names.person()
-                row["leader_phone"] = names.phone()
-            if layer == "units":
-                households = int(rng.integers(15, 90))
-                row["households"] = households
-                row["party_contacts"] = int(rng.binomial(households, 0.12))
-            row["geometry"] = a.geom
-            rows.append(row)
-        out[layer] = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
-    return out
+    return frames(areas, names, rng)

@@ -10,7 +10,8 @@ import pyogrio
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gis.demo.city import LEVELS, CitySpec, generate_boundaries
+from gis.demo.areas import LEVELS
+from gis.demo.city import CitySpec, generate_boundaries
 from gis.demo.things import make_things
 from gis.io.importer import ImportSummary, import_source
 from gis.io.read import Source, read_source
