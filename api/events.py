@@ -26,9 +26,7 @@ class Broadcaster:
     async def _listen(self, conninfo: str, ready: asyncio.Event) -> None:
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    conninfo, autocommit=True
-                ) as conn:
+                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     ready.set()
                     async for note in conn.notifies():
