@@ -15,7 +15,6 @@ Goals: warm tiles/s >= 2x tipg's, cold >= 1x, cold p95 <= 50 ms, no tile over 50
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
@@ -38,6 +37,7 @@ from bench.common import scaled_city, scaled_database
 from gis.io.importer import import_file
 from gis.registry.layers import LAYERS as CATALOGUE
 from gis.store.settings import PROJECT_ROOT
+from layers.tiles import TMS
 
 ZOOMS = range(10, 17)
 PER_ZOOM = 6
@@ -66,11 +66,10 @@ def tile_list(city: Path) -> list[tuple[str, int, int, int]]:
     tiles: list[tuple[str, int, int, int]] = []
     for layer in CATALOGUE:
         for z in ZOOMS:
-            n = 2**z
             seen: set[tuple[int, int]] = set()
             for lon, lat in picks:
-                x = int((lon + 180) / 360 * n)
-                y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+                tile = TMS.tile(lon, lat, z)
+                x, y = tile.x, tile.y
                 if (x, y) not in seen:
                     seen.add((x, y))
                     tiles.append((layer, z, x, y))

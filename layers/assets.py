@@ -20,7 +20,6 @@ PACKAGES = {
     "bootstrap": "bootstrap/dist",
     "fontawesome": "@fortawesome/fontawesome-free",
     "awesome-markers": "leaflet.awesome-markers/dist",
-    "markercluster": "leaflet.markercluster/dist",
     "swagger-ui": "swagger-ui-dist",  # the API docs at /docs
 }
 

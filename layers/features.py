@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -190,8 +191,15 @@ def _select(layer: Layer, role: str) -> str:
 
 
 def _feature(fid: Any, geometry: str, properties: str) -> str:
-    fid_json = str(fid) if isinstance(fid, int) else '"' + str(fid).replace('"', "") + '"'
-    return f'{{"type":"Feature","id":{fid_json},"geometry":{geometry},"properties":{properties}}}'
+    """A GeoJSON Feature around PostGIS's geometry and properties texts (kept as they are)."""
+    return orjson.dumps(
+        {
+            "type": "Feature",
+            "id": fid,
+            "geometry": orjson.Fragment(geometry),
+            "properties": orjson.Fragment(properties),
+        }
+    ).decode()
 
 
 def items(

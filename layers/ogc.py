@@ -6,12 +6,12 @@ in api/routes/ogc.py call them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from sqlalchemy.engine import Connection
 
 from gis.access.policy import scope_sql
@@ -161,7 +161,8 @@ def items_page(
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": links,
     }
-    return json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + ",".join(found) + "]}"
+    # The features are PostGIS's GeoJSON texts, embedded as they are.
+    return orjson.dumps({**head, "features": [orjson.Fragment(f) for f in found]}).decode()
 
 
 def item_doc(
@@ -176,4 +177,4 @@ def item_doc(
         _link(f"{url}/items/{feature_id}", "self", GEOJSON, "this feature"),
         _link(url, "collection", JSON, layer.title),
     ]
-    return text[:-1] + ',"links":' + json.dumps(links, ensure_ascii=False) + "}"
+    return orjson.dumps({**orjson.loads(text), "links": links}).decode()

@@ -169,19 +169,17 @@ class TiledGeoJson(MacroElement):  # type: ignore[misc]
                 });
                 document.body.dataset[cfg.key] = n;
             }
-            function lat2y(lat, n) {
-                var r = lat * Math.PI / 180;
-                return Math.floor((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n);
-            }
             function refresh() {
                 if (!map.hasLayer(group)) { return; }
                 var z = Math.min(Math.round(map.getZoom()), cfg.maxzoom);
                 var wanted = {};
                 if (z >= cfg.minzoom) {
+                    // Leaflet's own Web Mercator: the view's corners in 256-pixel tiles at z.
                     var b = map.getBounds(), n = Math.pow(2, z);
-                    var x0 = Math.max(0, Math.floor((b.getWest() + 180) / 360 * n));
-                    var x1 = Math.min(n - 1, Math.floor((b.getEast() + 180) / 360 * n));
-                    var y0 = Math.max(0, lat2y(b.getNorth(), n)), y1 = Math.min(n - 1, lat2y(b.getSouth(), n));
+                    var nw = map.project(b.getNorthWest(), z).divideBy(256).floor();
+                    var se = map.project(b.getSouthEast(), z).divideBy(256).floor();
+                    var x0 = Math.max(0, nw.x), x1 = Math.min(n - 1, se.x);
+                    var y0 = Math.max(0, nw.y), y1 = Math.min(n - 1, se.y);
                     for (var x = x0; x <= x1; x++) {
                         for (var y = y0; y <= y1; y++) { wanted[z + '/' + x + '/' + y] = true; }
                     }

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import morecantile
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -32,7 +33,9 @@ from layers.versions import versions
 
 EXTENT, BUFFER = 4096, 64  # MVT tile extent and buffer, in tile units
 MAX_ZOOM = 22
-WORLD_3857 = 20037508.342789244
+# The one tile grid (the XYZ tiles of web maps), shared by the server, the bench and the
+# page's tile list; the SQL side cuts the same tiles with ST_TileEnvelope.
+TMS = morecantile.tms.get("WebMercatorQuad")
 
 
 class TileOutOfRange(Exception):
@@ -48,25 +51,18 @@ class Tile:
     def __post_init__(self) -> None:
         if not 0 <= self.z <= MAX_ZOOM:
             raise TileOutOfRange(f"zoom {self.z} is out of range: use 0..{MAX_ZOOM}")
-        n = 1 << self.z
-        if not (0 <= self.x < n and 0 <= self.y < n):
+        if not TMS.is_valid(morecantile.Tile(self.x, self.y, self.z)):
+            last = TMS.matrix(self.z).matrixWidth - 1
             raise TileOutOfRange(
                 f"tile {self.z}/{self.x}/{self.y} does not exist: at zoom {self.z}, "
-                f"x and y run from 0 to {n - 1}"
+                f"x and y run from 0 to {last}"
             )
 
     @property
     def pixel_deg(self) -> float:
-        """One pixel of a 256-pixel tile, in degrees of longitude."""
-        return 360.0 / (1 << self.z) / 256
-
-    def bounds_4326(self) -> tuple[float, float, float, float]:
-        n = 1 << self.z
-
-        def lat(y: int) -> float:
-            return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
-
-        return (self.x / n * 360 - 180, lat(self.y + 1), (self.x + 1) / n * 360 - 180, lat(self.y))
+        """One pixel of the tile, in degrees of longitude."""
+        bounds = TMS.bounds(morecantile.Tile(self.x, self.y, self.z))
+        return (bounds.right - bounds.left) / TMS.matrix(self.z).tileWidth
 
 
 def _tile_props(layer: Layer, role: str) -> list[str]:
@@ -209,16 +205,15 @@ def geojson(
         names = [f.name for f, _ in visible_fields(layer, actor.role, tiles=True)]
         props = "json_build_object(" + ", ".join(f"'{n}', q.{n}" for n in names) + ")"
         fid = f"q.{layer.id_field}"
-    sql = (
+    sql = (  # PostgreSQL's JSON functions build the whole text; no row when the tile is empty
         f"WITH b AS ({_ENVELOPES}) "
-        "SELECT coalesce(string_agg(json_build_object('type', 'Feature', 'id', "
-        f"{fid}, 'geometry', ST_AsGeoJSON(q.geom, {digits})::json, 'properties', "
-        f"{props})::text, ','), '') FROM ({inner}) q WHERE NOT ST_IsEmpty(q.geom)"
+        "SELECT json_build_object('type', 'FeatureCollection', 'features', "
+        "json_agg(json_build_object('type', 'Feature', 'id', "
+        f"{fid}, 'geometry', ST_AsGeoJSON(q.geom, {digits})::json, 'properties', {props})))::text "
+        f"FROM ({inner}) q WHERE NOT ST_IsEmpty(q.geom) HAVING count(*) > 0"
     )
-    body = str(conn.execute(sa.text(sql), {**_binds(tile, layer, margin), **scope}).scalar_one())
-    if not body:
-        return b""
-    return ('{"type":"FeatureCollection","features":[' + body + "]}").encode()
+    body = conn.execute(sa.text(sql), {**_binds(tile, layer, margin), **scope}).scalar()
+    return b"" if body is None else str(body).encode()
 
 
 def tile_key(

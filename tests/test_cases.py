@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -773,9 +774,23 @@ def test_open311_client_request_becomes_a_dispatchers_case(env: Env) -> None:
     assert listed[0]["status"] == "closed" and "cancelled" in listed[0]["status_notes"]
 
 
+def _listeners(env: Env) -> int:
+    """The server's LISTEN connections on the case channel, as PostgreSQL sees them."""
+    with env.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND query = 'LISTEN onemap_cases'"
+                )
+            ).scalar_one()
+        )
+
+
 def test_stream_tells_of_new_and_changed_cases(env: Env) -> None:
     got: list[dict[str, Any]] = []
     other_got: list[dict[str, Any]] = []
+    fields: list[tuple[str, str]] = []  # the event's other fields, as the wire carries them
     ready = threading.Event()
     other_ready = threading.Event()
 
@@ -785,9 +800,14 @@ def test_stream_tells_of_new_and_changed_cases(env: Env) -> None:
             with httpx.stream("GET", url, headers=env.h(role), timeout=30) as r:
                 assert r.status_code == 200
                 assert r.headers["content-type"].startswith("text/event-stream")
+                assert r.headers["cache-control"] == "no-store"
+                assert r.headers["x-accel-buffering"] == "no"
                 for line in r.iter_lines():
                     if line.startswith(": listening"):
                         flag.set()
+                    if line.startswith(("event: ", "id: ", "retry: ")) and role == "dispatcher":
+                        name, _, value = line.partition(": ")
+                        fields.append((name, value))
                     if line.startswith("data: "):
                         sink.append(json.loads(line[6:]))
                         if len(sink) >= want:
@@ -802,14 +822,7 @@ def test_stream_tells_of_new_and_changed_cases(env: Env) -> None:
     t.start()
     u.start()
     assert ready.wait(10) and other_ready.wait(10)
-    with env.engine.connect() as conn:  # two streams, one LISTEN connection in the server
-        listeners = conn.execute(
-            sa.text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND query = 'LISTEN onemap_cases'"
-            )
-        ).scalar_one()
-    assert listeners == 1
+    assert _listeners(env) == 1  # two streams, one LISTEN connection in the server
     case = env.new_case()
     env.act(case["id"], "register")
     t.join(20)
@@ -817,9 +830,50 @@ def test_stream_tells_of_new_and_changed_cases(env: Env) -> None:
         ("created", case["id"], "reported"),
         ("changed", case["id"], "registered"),
     ]
+    cid = case["id"]
+    assert sorted(fields) == [  # the versions: 1 when reported, 2 once registered
+        ("event", "case"),
+        ("event", "case"),
+        ("id", f"{cid}.1"),
+        ("id", f"{cid}.2"),
+        ("retry", "3000"),
+    ]
     assert all(e["grid_code"] == env.grid for e in got)
     assert not re.search(r"测试人|139-1234", json.dumps(got, ensure_ascii=False))
-    assert other_got == []  # another grid's worker hears nothing of it
+    assert other_got == []  # another grid's worker hears nothing of it ...
+    with env.engine.connect() as conn:
+        lon, lat = conn.execute(
+            sa.text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM grids "
+                "WHERE code = :g AND valid_to IS NULL) s"
+            ),
+            {"g": env.other_grid},
+        ).one()
+    theirs = env.new_case(location={"lon": lon, "lat": lat})
+    u.join(20)  # ... but hears a case in their own grid
+    assert [(e["id"], e["grid_code"]) for e in other_got] == [(theirs["id"], env.other_grid)]
+    for _ in range(50):  # both clients have gone: the server stops listening
+        if _listeners(env) == 0:
+            break
+        time.sleep(0.1)
+    assert _listeners(env) == 0
+
+
+def test_stream_ends_when_its_client_leaves(env: Env) -> None:
+    """A closed stream unsubscribes: once the last client has gone, the server closes its
+    LISTEN connection (a generator left running would keep it open)."""
+    url = env.url("/api/v1/cases/stream")
+    with httpx.stream("GET", url, headers=env.h("dispatcher"), timeout=30) as r:
+        lines = r.iter_lines()  # kept: a dropped line iterator would close the connection
+        for line in lines:
+            if line.startswith(": listening"):
+                break
+        assert _listeners(env) == 1
+    for _ in range(50):
+        if _listeners(env) == 0:
+            break
+        time.sleep(0.1)
+    assert _listeners(env) == 0
 
 
 def test_cli_issues_tokens(env: Env) -> None:

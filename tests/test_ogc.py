@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import geopandas as gpd
 import httpx
@@ -147,6 +148,36 @@ def test_single_items(demo_server: ServerProcess, demo_ro: Engine, tokens: dict[
     for path in ("grids/items/999999999999999", "cases/items/abc", "cases/items/99999999"):
         r = httpx.get(f"{demo_server.base}/ogc/collections/{path}", headers=bearer(tokens["admin"]))
         assert r.status_code == 404 and r.json()["description"]
+
+
+def test_a_code_with_a_quote_and_a_backslash_comes_back_exactly(demo_db: Engine) -> None:
+    """Feature ids and properties are JSON-escaped, whatever a code holds."""
+    code, name = 'P"07\\x', '拆迁"地块\\北'  # P"07\x: a quote, a backslash
+    with demo_db.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO parcels (code, name, kind, status, geom) VALUES (:c, :n, "
+                "'demolition', 'surveyed', ST_Multi(ST_Buffer(ST_SetSRID("
+                "ST_MakePoint(119.01, 25.43), 4326), 0.0005, 4)))"
+            ),
+            {"c": code, "n": name},
+        )
+    server = ServerProcess(demo_db.url.render_as_string(hide_password=False))
+    try:
+        base = f"{server.base}/ogc/collections/parcels/items"
+        listed = httpx.get(base, params={"code": code})
+        assert listed.status_code == 200, listed.text
+        (feature,) = listed.json()["features"]
+        assert feature["id"] == code and feature["properties"]["name"] == name
+        one = httpx.get(f"{base}/{quote(code, safe='')}")
+        assert one.status_code == 200, one.text
+        assert one.json()["id"] == code and one.json()["properties"]["code"] == code
+        z, x, y = 16, 54433, 27978  # the z16 tile of 119.01 E, 25.43 N, worked by hand
+        tile = httpx.get(f"{server.base}/tiles/parcels/{z}/{x}/{y}.geojson")
+        assert tile.status_code == 200, tile.text
+        assert code in {f["id"] for f in tile.json()["features"]}
+    finally:
+        server.stop()
 
 
 BAD = [

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import mapbox_vector_tile
+import pyproj
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -21,11 +22,38 @@ INSIDE = (119.01, 25.43)
 PERSONAL = re.compile(rb"leader_|reporter_|contact_name|contact_phone|100-0000")
 
 
+# The oracle for tile numbers is pyproj's Web Mercator (the server's is morecantile's): the
+# square world from -HALF to HALF metres, cut into 2**z x 2**z tiles, rows from the north.
+MERCATOR = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+HALF = math.pi * 6378137.0
+
+
 def tile_of(z: int, lon: float = INSIDE[0], lat: float = INSIDE[1]) -> tuple[int, int, int]:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return z, x, y
+    mx, my = MERCATOR.transform(lon, lat)
+    size = 2 * HALF / 2**z
+    return z, int((mx + HALF) // size), int((HALF - my) // size)
+
+
+def tile_lons(z: int, x: int) -> tuple[float, float]:
+    """The west and east longitudes of the tiles in column x at zoom z."""
+    size = 2 * HALF / 2**z
+    (west, east), _ = MERCATOR.transform(
+        [-HALF + x * size, -HALF + (x + 1) * size], [0, 0], direction="INVERSE"
+    )
+    return west, east
+
+
+def test_tile_numbers_are_the_hand_worked_ones() -> None:
+    """INSIDE (119.01 E, 25.43 N) by hand: x = floor((119.01 + 180) / 360 * 2**z) and
+    y = floor((1 - ln(tan(25.43 deg) + sec(25.43 deg)) / pi) / 2 * 2**z)
+      = floor(0.426921 * 2**z)."""
+    assert tile_of(0) == (0, 0, 0)
+    assert tile_of(1) == (1, 1, 0)
+    assert tile_of(12) == (12, 3402, 1748)
+    assert tile_of(14) == (14, 13608, 6994)
+    assert tile_of(15) == (15, 27216, 13989)
+    assert tile_of(14, 0.0, 0.0) == (14, 8192, 8192)
+    assert tile_lons(1, 1) == pytest.approx((0.0, 180.0))
 
 
 def decode(body: bytes) -> dict[str, list[dict[str, object]]]:
@@ -55,7 +83,8 @@ def test_grid_tile_holds_the_grids_of_the_tile(demo_server: ServerProcess, demo_
         m=64 / 4096,
     )
     # Grids holding more than a few pixels of the tile itself must all be there.
-    pixel2 = (360 / 2**z / 256) ** 2
+    west, east = tile_lons(z, x)
+    pixel2 = ((east - west) / 256) ** 2
     inside = _codes(
         demo_ro,
         "SELECT code FROM grids WHERE valid_to IS NULL AND ST_Area(ST_Intersection(geom, "
@@ -148,8 +177,7 @@ def test_geojson_tiles_are_clipped_and_rounded(demo_server: ServerProcess) -> No
     z, x, y = tile_of(14)
     r = httpx.get(f"{demo_server.base}/tiles/units/{z}/{x}/{y}.geojson")
     assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
-    n = 2**z
-    west, east = x / n * 360 - 180, (x + 1) / n * 360 - 180
+    west, east = tile_lons(z, x)
     pad = (east - west) * 64 / 4096 + 1e-6
 
     def coords(g: object) -> Iterator[list[float]]:
@@ -164,7 +192,8 @@ def test_geojson_tiles_are_clipped_and_rounded(demo_server: ServerProcess) -> No
     for f in features:
         for lon, lat in coords(f["geometry"]["coordinates"]):
             assert west - pad <= lon <= east + pad
-            assert len(repr(lon).split(".")[-1]) <= 7 and len(repr(lat).split(".")[-1]) <= 7
+            # A pixel at z14 is 360 / 2**14 / 256 = 8.6e-5 degrees: 6 decimals are enough.
+            assert len(repr(lon).split(".")[-1]) <= 6 and len(repr(lat).split(".")[-1]) <= 6
     assert set(features[0]["properties"]) == {
         "code",
         "name",
@@ -191,6 +220,9 @@ def test_tilejson(demo_server: ServerProcess) -> None:
     ("path", "status", "words"),
     [
         ("grids/3/8/1.mvt", 404, "x and y run from 0 to 7"),
+        ("grids/0/0/1.mvt", 404, "x and y run from 0 to 0"),
+        ("grids/22/4194304/0.mvt", 404, "x and y run from 0 to 4194303"),
+        ("grids/22/0/-1.mvt", 404, "x and y run from 0 to 4194303"),
         ("grids/23/0/0.mvt", 404, "zoom 23 is out of range"),
         ("grids/-1/0/0.mvt", 404, "out of range"),
         ("grids/a/0/0.geojson", 422, "three integers"),
@@ -206,8 +238,12 @@ def test_bad_tile_addresses(demo_server: ServerProcess, path: str, status: int, 
 def test_empty_tiles_are_204(demo_server: ServerProcess) -> None:
     z, x, y = tile_of(14, 0.0, 0.0)  # the Gulf of Guinea
     assert httpx.get(f"{demo_server.base}/tiles/grids/{z}/{x}/{y}.mvt").status_code == 204
+    assert httpx.get(f"{demo_server.base}/tiles/grids/{z}/{x}/{y}.geojson").status_code == 204
     z, x, y = tile_of(9)  # below the units' minimum zoom
     assert httpx.get(f"{demo_server.base}/tiles/units/{z}/{x}/{y}.mvt").status_code == 204
+    # The corners of the range exist: the last tile at zoom 22 (4194303 = 2**22 - 1), far
+    # south-east in the Pacific, is empty, not missing.
+    assert httpx.get(f"{demo_server.base}/tiles/grids/22/4194303/4194303.mvt").status_code == 204
 
 
 def test_etag_revalidation_and_invalidation_on_edit(demo_db: Engine) -> None:
@@ -337,9 +373,8 @@ def test_geojson_tiles_unclipped_for_leaflet(demo_server: ServerProcess) -> None
     base = f"{demo_server.base}/tiles/units/{z}/{x}/{y}.geojson"
     clipped, whole = httpx.get(base).json(), httpx.get(base + "?clip=false").json()
     assert {f["id"] for f in clipped["features"]} == {f["id"] for f in whole["features"]}
-    n = 2**z
-    east = (x + 1) / n * 360 - 180
-    pad = (east - (x / n * 360 - 180)) * 64 / 4096
+    west, east = tile_lons(z, x)
+    pad = (east - west) * 64 / 4096
 
     def max_lon(fc: dict[str, object]) -> float:
         return max(

@@ -3,15 +3,15 @@ live stream. Thin: parses, authorises (api/auth.py) and calls gis/cases/."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.auth import ActorDep
 from api.deps import EngineDep, in_tx
@@ -31,7 +31,8 @@ from layers.features import BadParameter, parse_bbox
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 T = TypeVar("T")
-KEEPALIVE_S = 15.0
+KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing the stream
+RETRY_MS = 3000  # how soon a browser reconnects
 EXPORT_MAX = 100_000  # rows in one csv/geojson export
 
 
@@ -203,26 +204,26 @@ def _export(items: list[dict[str, Any]], total: int, fmt: str, actor: Actor) -> 
 
 
 @router.get("/stream", summary="Server-sent events: new and changed cases (LISTEN/NOTIFY)")
-async def stream(request: Request, actor: ActorDep, engine: EngineDep) -> StreamingResponse:
+async def stream(actor: ActorDep, engine: EngineDep) -> EventSourceResponse:
     scope_sql(CASE_LAYER, actor)  # the policy: 401 without a token, 403 for a worker without a grid
     conninfo = engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
 
-    async def events() -> AsyncIterator[str]:
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        # A client's disconnect cancels this generator at its await: leaving the `async with`
+        # drops its queue (and the last one out stops the LISTEN).
         async with CASES.subscribe(conninfo) as queue:
-            yield "retry: 3000\n: listening for case changes\n\n"
-            while not await request.is_disconnected():
-                try:
-                    payload = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
+            yield ServerSentEvent(comment="listening for case changes", retry=RETRY_MS)
+            while True:
+                payload = await queue.get()
                 event = json.loads(payload)
                 if _visible(event, actor):
-                    yield f"event: case\nid: {event['id']}.{event['version']}\ndata: {payload}\n\n"
+                    yield ServerSentEvent(
+                        data=payload, event="case", id=f"{event['id']}.{event['version']}"
+                    )
 
-    return StreamingResponse(
+    return EventSourceResponse(
         events(),
-        media_type="text/event-stream",
+        ping=KEEPALIVE_S,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import numpy as np
+import orjson
 from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
@@ -182,9 +183,9 @@ async def locate_answer(q: Mapping[str, str]) -> tuple[int, bytes]:
     # pool and thread overhead; bench/http_locate.py measured both); same rules, same answers.
     lon_s, lat_s = float(checked.lon[0]), float(checked.lat[0])
     crs_name = crs.upper() if crs else "EPSG:4326"
-    fast = index.inside_json(lon_s, lat_s)
-    if fast is not None:  # the usual case: a point inside a unit, from cached text
-        return 200, f'{fast}, "crs": {json.dumps(crs_name)}}}'.encode()
+    fast = index.inside(lon_s, lat_s)
+    if fast is not None:  # the usual case: a point inside a unit, from a cached owner chain
+        return 200, orjson.dumps({**fast, "crs": crs_name})
     loc = index.location(lon_s, lat_s, tolerance_m)
     body = {**loc.as_dict(), "crs": crs_name}
     if loc.status == "outside":

@@ -9,12 +9,11 @@ CGCS2000 Gauss-Krüger zone (PostGIS measures on the ellipsoid: they agree withi
 from __future__ import annotations
 
 import gc
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -144,7 +143,7 @@ class OwnerIndex:
         self.unit_tree = shapely.STRtree(self.unit_geoms)
         self.untiled_tree = shapely.STRtree(self.grid_geoms[self.untiled])
         self.columns = self._columns()
-        self._chain_json: dict[int, str] = {}
+        self._chains: dict[int, dict[str, Any]] = {}
         lon = float(np.mean(shapely.bounds(self.grid_geoms)[:, [0, 2]])) if len(g) else 120.0
         self.metric_epsg = local_metric_epsg(lon)
         self._to_metric = transformer(4326, self.metric_epsg)
@@ -238,11 +237,11 @@ class OwnerIndex:
                 unit[i] = candidates[int(np.argmin(d))]
         return Owners(grid, unit, on_boundary, distance, status, nearest)
 
-    def inside_json(self, lon: float, lat: float) -> str | None:
-        """The public JSON of a point inside a unit, or None for every other case.
+    def inside(self, lon: float, lat: float) -> dict[str, Any] | None:
+        """The public answer for a point inside a unit, or None for every other case.
 
-        The same text as json.dumps(location(lon, lat).as_dict()) without its last brace,
-        built from a per-unit cache of the owner chain: the hot path of GET /locate.
+        Equal to location(lon, lat).as_dict(), built from a per-unit cache of the owner
+        chain: the hot path of GET /locate.
         """
         point = shapely.Point(lon, lat)
         units = self.unit_tree.query(point, predicate="intersects").tolist()
@@ -251,19 +250,19 @@ class OwnerIndex:
         grids = {int(self.unit_grid[u]) for u in units}
         grid = min(grids)
         unit = min(u for u in units if self.unit_grid[u] == grid)
-        chain = self._chain_json.get(unit)
+        chain = self._chains.get(unit)
         if chain is None:
             d = self.location(lon, lat).as_dict()
-            chain = json.dumps(
-                {k: d[k] for k in ("district", "town", "village", "grid", "unit")},
-                ensure_ascii=False,
-            )[1:-1]
-            self._chain_json[unit] = chain
-        boundary = "true" if len(grids) > 1 else "false"
-        return (
-            f'{{"lon": {lon!r}, "lat": {lat!r}, "status": "inside", {chain}, '
-            f'"on_boundary": {boundary}, "distance_m": null'
-        )
+            chain = {k: d[k] for k in ("district", "town", "village", "grid", "unit")}
+            self._chains[unit] = chain
+        return {
+            "lon": lon,
+            "lat": lat,
+            "status": "inside",
+            **chain,
+            "on_boundary": len(grids) > 1,
+            "distance_m": None,
+        }
 
     def location(
         self, lon: float, lat: float, tolerance_m: float = DEFAULT_TOLERANCE_M

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-REGION_LEVELS = ("district", "town", "village")
-
 CASE_STATUSES = {
     "reported": "信息收集",
     "registered": "案卷建立",

@@ -1,14 +1,11 @@
-"""Engines and sessions for the PostGIS store; callers pass sessions down explicitly."""
+"""Engines for the PostGIS store: one pooled engine per URL; callers pass connections down."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
 
 from gis.errors import DatabaseUnavailable
 
@@ -43,21 +40,6 @@ def get_engine() -> Engine:
     """The engine of the database in force, found once per process (finding the local
     cluster's port asks pg_ctl, far too slow to do per request)."""
     return engine_for(database_url())
-
-
-@contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
-    factory = sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def check_postgis(engine: Engine) -> str:
