@@ -53,8 +53,8 @@ def _region(level: str, label: str, title: str, min_zoom: int, style: Style) -> 
         geometry=POLYGONAL,
         fields=(
             Field("code", required=True, queryable=True, description="statistical area code"),
-            Field("name", required=True, max_len=100),
-            Field("parent_code"),  # derived from the code when absent
+            Field("name", required=True, max_len=100, queryable=True),
+            Field("parent_code", queryable=True),  # derived from the code when absent
         ),
         id_field="code",
         level=level,
@@ -80,9 +80,9 @@ LAYERS: dict[str, Layer] = {
             where="t.valid_to IS NULL",
             geometry=POLYGONAL,
             fields=(
-                Field("code", required=True),
-                Field("name", required=True, max_len=100),
-                Field("village_code", file_name="parent_code"),
+                Field("code", required=True, queryable=True),
+                Field("name", required=True, max_len=100, queryable=True),
+                Field("village_code", file_name="parent_code", queryable=True),
                 Field("valid_from", kind=None, type="date-time", in_tiles=False),
                 *_LEADER,
             ),
@@ -102,9 +102,9 @@ LAYERS: dict[str, Layer] = {
             where="t.valid_to IS NULL",
             geometry=POLYGONAL,
             fields=(
-                Field("code", required=True),
-                Field("name", required=True, max_len=100),
-                Field("grid_code", file_name="parent_code"),
+                Field("code", required=True, queryable=True),
+                Field("name", required=True, max_len=100, queryable=True),
+                Field("grid_code", file_name="parent_code", queryable=True),
                 *_LEADER,
                 Field("households", "", "int"),
                 Field("party_contacts", "", "int"),
@@ -162,7 +162,7 @@ LAYERS: dict[str, Layer] = {
             geometry=("Point", *POLYGONAL),
             fields=(
                 _ID,
-                Field("name", required=True, max_len=100),
+                Field("name", required=True, max_len=100, queryable=True),
                 _vocab("kind", vocab.HOTSPOT_KINDS),
                 _vocab("risk_level", vocab.RISK_LEVELS),
                 Field("last_inspected", kind="date"),
@@ -185,11 +185,11 @@ LAYERS: dict[str, Layer] = {
             joins="LEFT JOIN grids g ON g.id = t.grid_id",
             geometry=POLYGONAL,
             fields=(
-                Field("code", required=True, max_len=40),
-                Field("name", required=True, max_len=100),
+                Field("code", required=True, max_len=40, queryable=True),
+                Field("name", required=True, max_len=100, queryable=True),
                 _vocab("kind", vocab.PARCEL_KINDS),
                 _vocab("status", vocab.PARCEL_STATUSES),
-                Field("grid_code", "g.code", None),
+                Field("grid_code", "g.code", None, queryable=True),
             ),
             id_field="code",
             owned=True,
@@ -209,7 +209,7 @@ LAYERS: dict[str, Layer] = {
             geometry=("Point",),
             fields=(
                 _ID,
-                Field("name", required=True, max_len=100),
+                Field("name", required=True, max_len=100, queryable=True),
                 _vocab("kind", vocab.STATION_KINDS),
                 Field("hours", max_len=100),
                 Field("address", max_len=200, in_tiles=False),
