@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from api import errors
 from api.events import CASES
 from api.hotpaths import HotPaths
-from api.routes import cases, docs, health, locate, map, ogc, open311, tiles
+from api.routes import cases, docs, health, locate, map, ogc, open311, problems, tiles
 
 PLAN_CHECK_S = 1.0  # how often a worker checks whether the grid plan changed
 
@@ -57,6 +57,7 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     if hot_paths:
         app.add_middleware(HotPaths)
     app.include_router(docs.router)
+    app.include_router(problems.router)
     app.include_router(health.router)
     app.include_router(map.router)
     app.include_router(locate.router)

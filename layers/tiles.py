@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gis.access.roles import PUBLIC, Actor
-from gis.errors import Forbidden, NotAuthenticated
+from gis.errors import Forbidden, NotAuthenticated, TileOutOfRange
 from layers.catalogue import OPEN_STATUSES, Layer, get_layer
 from layers.features import access
 from layers.versions import versions
@@ -31,10 +31,6 @@ from layers.versions import versions
 EXTENT, BUFFER = 4096, 64  # MVT tile extent and buffer, in tile units
 MAX_ZOOM = 22
 WORLD_3857 = 20037508.342789244
-
-
-class TileOutOfRange(Exception):
-    """z/x/y that name no tile."""
 
 
 @dataclass(frozen=True)

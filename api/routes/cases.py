@@ -21,10 +21,10 @@ from gis.cases import actions, intake, read
 from gis.cases.intake import NewCase
 from gis.cases.lifecycle import ACTIONS
 from gis.cases.read import CaseFilter
-from gis.errors import InvalidInput, NotAuthenticated
+from gis.errors import BadParameter, InvalidInput, NotAuthenticated
 from gis.registry.vocab import CASE_STATUSES
 from gis.stats import cases as case_stats
-from layers.features import BadParameter, parse_bbox
+from layers.features import parse_bbox
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 T = TypeVar("T")
