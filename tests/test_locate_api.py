@@ -226,8 +226,8 @@ def test_get_fast_path_matches_the_full_answer(demo_server: ServerProcess, demo_
 def test_hot_path_answers_as_the_fastapi_route(
     demo_server: ServerProcess, demo_ro: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """api/hotpaths.py answers GET /locate in front of FastAPI; its answers (status and
-    body) must be the documented route's, served here by an app without HotPaths."""
+    """api/hotpaths.py answers GET /locate in front of FastAPI; its answers (status,
+    media type and body) must be the documented route's, served here by an app without HotPaths."""
     import asyncio
 
     from api.app import create_app
