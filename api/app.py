@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import error_docs, errors
 from api.events import CASES
 from api.hotpaths import HotPaths
 from api.routes import cases, docs, health, locate, map, ogc, open311, problems, tiles
@@ -54,6 +54,7 @@ def create_app(hot_paths: bool = True) -> FastAPI:
         version="0.1.0",
     )
     errors.install(app)
+    error_docs.document(app)
     if hot_paths:
         app.add_middleware(HotPaths)
     app.include_router(docs.router)

@@ -388,3 +388,39 @@ def test_openapi_declares_the_bearer_scheme_on_the_cases_routes(
     # Open311 keeps its api_key parameter beside the bearer token.
     params = {p["name"] for p in paths["/open311/v2/requests.json"]["get"]["parameters"]}
     assert "api_key" in params
+
+
+def test_openapi_describes_the_error_answers_as_they_are(demo_server: ServerProcess) -> None:
+    doc = httpx.get(demo_server.base + "/openapi.json").json()
+    assert "HTTPValidationError" not in str(doc)
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    paths = doc["paths"]
+    assert paths["/api/v1/cases"]["get"]["responses"]["422"]["content"] == problem
+    assert paths["/api/v1/cases/{case_id}/actions"]["post"]["responses"]["412"]["content"] == (
+        problem
+    )
+    assert paths["/api/v1/locate"]["get"]["responses"]["404"]["content"] == problem
+    ogc = paths["/ogc/collections/{layer_id}/items/{feature_id}"]["get"]["responses"]
+    assert "422" not in ogc and ogc["400"]["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/OGCException"}}
+    }
+    georeport = paths["/open311/v2/requests.json"]["get"]["responses"]
+    assert "422" not in georeport and georeport["400"]["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/GeoReportErrors"}}
+    }
+
+
+def test_docs_offer_authorize_and_render_every_operation(demo_server: ServerProcess) -> None:
+    from tests.test_map_page import chromium_page
+
+    requests: list[str] = []
+    errors: list[str] = []
+    with chromium_page(requests, errors) as page:
+        page.goto(demo_server.base + "/docs")
+        page.wait_for_selector("button.authorize", timeout=30_000)
+        page.locator("button.authorize").click()
+        page.wait_for_selector("text=token (http, Bearer)", timeout=10_000)
+        operations = page.locator(".opblock").count()
+    paths = httpx.get(demo_server.base + "/openapi.json").json()["paths"]
+    assert operations == sum(len(item) for item in paths.values())
+    assert errors == []
