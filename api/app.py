@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import error_docs, errors
 from api.events import CASES
 from api.hotpaths import HotPaths
-from api.routes import cases, docs, health, locate, map, ogc, open311, tiles
+from api.routes import cases, docs, health, locate, map, ogc, open311, problems, tiles
 
 PLAN_CHECK_S = 1.0  # how often a worker checks whether the grid plan changed
 
@@ -54,9 +54,11 @@ def create_app(hot_paths: bool = True) -> FastAPI:
         version="0.1.0",
     )
     errors.install(app)
+    error_docs.document(app)
     if hot_paths:
         app.add_middleware(HotPaths)
     app.include_router(docs.router)
+    app.include_router(problems.router)
     app.include_router(health.router)
     app.include_router(map.router)
     app.include_router(locate.router)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from api.deps import EngineDep
@@ -14,18 +15,33 @@ from gis.access.roles import PUBLIC, Actor
 from gis.access.users import authenticate
 from gis.errors import NotAuthenticated
 
+# Declares the bearer scheme in the OpenAPI document (so /docs has an Authorize button);
+# auto_error=False lets the public through without a token.
+SCHEME = HTTPBearer(
+    scheme_name="token",
+    description="A OneMap token (`onemap users add --name NAME --role ROLE` prints one); "
+    "without one you are the public.",
+    auto_error=False,
+)
 
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
+
+async def bearer(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(SCHEME)],
+) -> str | None:
+    """The bearer token, None without an Authorization header; a malformed header is a 401."""
+    if credentials is None:
+        if "authorization" in request.headers:  # HTTPBearer says None to "Basic ..." too
+            raise NotAuthenticated("send the token as Authorization: Bearer TOKEN")
         return None
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("send the token as Authorization: Bearer TOKEN")
-    return token.strip()
+    return credentials.credentials.strip()
+
+
+TokenDep = Annotated[str | None, Depends(bearer)]
 
 
 async def actor_for(engine: Engine, token: str | None) -> Actor:
+    """The actor holding `token`; the public for None."""
     if token is None:
         return PUBLIC
 
@@ -36,8 +52,8 @@ async def actor_for(engine: Engine, token: str | None) -> Actor:
     return await run_in_threadpool(lookup)
 
 
-async def current_actor(request: Request, engine: EngineDep) -> Actor:
-    return await actor_for(engine, bearer(request))
+async def current_actor(engine: EngineDep, token: TokenDep) -> Actor:
+    return await actor_for(engine, token)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

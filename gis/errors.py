@@ -1,12 +1,20 @@
-"""Domain errors of the spatial core; api/ maps them to HTTP status codes once."""
+"""Domain errors of the spatial core; api/errors.py maps them to HTTP answers once."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class OneMapError(Exception):
-    """Base of every error OneMap raises on purpose; its message says how to fix it."""
+    """Base of every error OneMap raises on purpose; its message says how to fix it.
+
+    `facts` are machine-readable details of this occurrence (the bad parameter's name, the
+    nearest grid...), JSON-ready; the HTTP fronts pass them on beside the message.
+    """
+
+    facts: Mapping[str, Any] = {}
 
 
 class DatabaseUnavailable(OneMapError):
@@ -27,6 +35,27 @@ class UnknownLayer(OneMapError):
 
 class InvalidInput(OneMapError):
     """A file or value that cannot be read at all (format, encoding, columns)."""
+
+
+class BadParameter(InvalidInput):
+    """A request parameter that cannot be used; the message names it and its value."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param, self.message = param, message
+        self.facts = {"parameter": param}
+
+
+class TileOutOfRange(OneMapError):
+    """z/x/y that name no tile."""
+
+
+class OutsideCoverage(OneMapError):
+    """A point in no grid and further than the snap tolerance from every grid."""
+
+    def __init__(self, message: str, **facts: Any) -> None:
+        super().__init__(message)
+        self.facts = facts
 
 
 @dataclass

@@ -19,19 +19,12 @@ from sqlalchemy.engine import Connection
 
 from gis.access.policy import scope_sql, visible_fields
 from gis.access.roles import PUBLIC, Actor
+from gis.errors import BadParameter
 from gis.registry.model import Field, Layer
 from layers.versions import memo
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
 COMMON_PARAMS = ("limit", "offset", "bbox", "datetime", "f")
-
-
-class BadParameter(Exception):
-    """A request parameter that cannot be used; OGC API answers 400 with this text."""
-
-    def __init__(self, param: str, message: str) -> None:
-        super().__init__(f"{param}: {message}")
-        self.param, self.message = param, message
 
 
 @dataclass

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from gis.access.policy import OWN_GRID, row_scope, scope_sql, visible_fields
 from gis.access.roles import PUBLIC, Actor
 from gis.cases.lifecycle import OPEN
-from gis.errors import Forbidden, NotAuthenticated
+from gis.errors import Forbidden, NotAuthenticated, TileOutOfRange
 from gis.registry.layers import get_layer
 from gis.registry.model import Layer
 from layers.versions import versions
@@ -36,10 +36,6 @@ MAX_ZOOM = 22
 # The one tile grid (the XYZ tiles of web maps), shared by the server, the bench and the
 # page's tile list; the SQL side cuts the same tiles with ST_TileEnvelope.
 TMS = morecantile.tms.get("WebMercatorQuad")
-
-
-class TileOutOfRange(Exception):
-    """z/x/y that name no tile."""
 
 
 @dataclass(frozen=True)

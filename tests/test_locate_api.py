@@ -69,18 +69,23 @@ def test_get_locate_refuses(
 ) -> None:
     r = httpx.get(demo_server.base + "/api/v1/locate", params=params)
     assert r.status_code == 422, r.text
-    detail = r.json()["detail"][0]
-    assert detail["loc"][-1] == param
-    assert words in detail["msg"]
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["type"] == "/problems/bad-parameter" and body["status"] == 422
+    assert body["parameter"] == param
+    assert words in body["detail"]
 
 
 def test_outside_coverage_is_a_404_with_the_nearest_grid(demo_server: ServerProcess) -> None:
     # Between the mainland and the island: inside the city's extent, in no grid.
     r = httpx.get(demo_server.base + "/api/v1/locate", params={"lon": 119.2, "lat": 25.26})
     assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
     body = r.json()
-    assert body["status"] == "outside" and body["distance_m"] > 50
+    assert body["type"] == "/problems/outside-coverage" and body["distance_m"] > 50
+    assert (body["lon"], body["lat"], body["crs"]) == (119.2, 25.26, "EPSG:4326")
     assert len(body["nearest_grid"]["code"]) == 15 and "m away" in body["detail"]
+    assert body["nearest_grid"]["code"] in body["detail"]
 
 
 def test_post_locate_pairs_and_geojson(demo_server: ServerProcess, demo_ro: Engine) -> None:
@@ -221,8 +226,8 @@ def test_get_fast_path_matches_the_full_answer(demo_server: ServerProcess, demo_
 def test_hot_path_answers_as_the_fastapi_route(
     demo_server: ServerProcess, demo_ro: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """api/hotpaths.py answers GET /locate in front of FastAPI; its answers (status and
-    body) must be the documented route's, served here by an app without HotPaths."""
+    """api/hotpaths.py answers GET /locate in front of FastAPI; its answers (status,
+    media type and body) must be the documented route's, served here by an app without HotPaths."""
     import asyncio
 
     from api.app import create_app
@@ -254,7 +259,11 @@ def test_hot_path_answers_as_the_fastapi_route(
         get_engine.cache_clear()
     for q, via_route in zip(queries, routed, strict=True):
         hot = httpx.get(demo_server.base + "/api/v1/locate", params=q)
-        assert (hot.status_code, hot.json()) == (via_route.status_code, via_route.json()), q
+        assert (hot.status_code, hot.headers["content-type"], hot.json()) == (
+            via_route.status_code,
+            via_route.headers["content-type"],
+            via_route.json(),
+        ), q
     assert {r.status_code for r in routed} == {200, 404, 422}
     assert routed[0].json()["grid"]["code"]  # the route really read the demo city
 

@@ -223,7 +223,7 @@ def test_repeated_parameter_and_unknown_collection(demo_server: ServerProcess) -
     r = httpx.get(f"{demo_server.base}/ogc/collections/grids/items?limit=1&limit=2")
     assert r.status_code == 400 and "more than once" in r.json()["description"]
     r = httpx.get(f"{demo_server.base}/ogc/collections/roads/items")
-    assert r.status_code == 404 and "grids" in r.json()["detail"]
+    assert r.status_code == 404 and "grids" in r.json()["description"]
 
 
 def test_gdal_lists_collections_and_reads_all_grids_in_pages(

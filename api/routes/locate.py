@@ -10,12 +10,12 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
 from api.deps import EngineDep
 from gis.crs.systems import InputCRS, is_lonlat, parse_crs
-from gis.errors import InvalidCRS
+from gis.errors import BadParameter, InvalidCRS, OutsideCoverage
 from gis.owners.index import cached_plan_index, owner_index, plan_index
 from gis.owners.model import DEFAULT_TOLERANCE_M
 from gis.owners.pointcheck import cached_extent, check_points
@@ -44,23 +44,11 @@ INSIDE_EXAMPLE = {
 }
 
 
-class Unprocessable(Exception):
-    """A request parameter that is wrong; becomes a 422 naming it."""
-
-    def __init__(self, param: str, message: str) -> None:
-        super().__init__(message)
-        self.param, self.message = param, message
-
-    def body(self) -> bytes:
-        detail = [{"loc": ["query", self.param], "msg": self.message, "type": "value_error"}]
-        return _dumps({"detail": detail})
-
-
-def _crs(text: str | None, where: str = "crs") -> InputCRS:
+def _crs(text: str | None) -> InputCRS:
     try:
         return parse_crs(text)
     except InvalidCRS as exc:
-        raise Unprocessable(where, str(exc)) from None
+        raise BadParameter("crs", str(exc)) from None
 
 
 def _number(q: Any, name: str, low: float | None = None, high: float | None = None) -> float | None:
@@ -70,11 +58,10 @@ def _number(q: Any, name: str, low: float | None = None, high: float | None = No
     try:
         value = float(raw)
     except ValueError:
-        raise Unprocessable(name, f"{name}={raw[:40]!r} is not a valid number") from None
+        raise BadParameter(name, f"{raw[:40]!r} is not a valid number") from None
     if (low is not None and value < low) or (high is not None and value > high):
-        raise Unprocessable(
-            name,
-            f"{name} must be greater than or equal to {low:g} and at most {high:g}, not {value:g}",
+        raise BadParameter(
+            name, f"must be greater than or equal to {low:g} and at most {high:g}, not {value:g}"
         )
     return value
 
@@ -87,7 +74,7 @@ def _number(q: Any, name: str, low: float | None = None, high: float | None = No
             "description": "The owner chain",
             "content": {"application/json": {"example": INSIDE_EXAMPLE}},
         },
-        404: {"description": "Outside coverage: the nearest grid and its distance"},
+        404: {"description": "Outside coverage: a problem with the nearest grid and its distance"},
         422: {
             "description": "A bad parameter, swapped coordinates, or a point far outside the city"
         },
@@ -137,12 +124,11 @@ def _number(q: Any, name: str, low: float | None = None, high: float | None = No
     },
 )
 async def locate_one(request: Request) -> Response:
-    status, body = await locate_answer(request.query_params)
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(await locate_answer(request.query_params), media_type="application/json")
 
 
-async def locate_answer(q: Mapping[str, str]) -> tuple[int, bytes]:
-    """GET /locate's status and JSON body for its query parameters.
+async def locate_answer(q: Mapping[str, str]) -> bytes:
+    """GET /locate's JSON body for its query parameters; a domain error otherwise.
 
     Shared by the route above (which documents it) and api/hotpaths.py, which answers it
     without FastAPI's routing and dependency machinery.
@@ -150,26 +136,23 @@ async def locate_answer(q: Mapping[str, str]) -> tuple[int, bytes]:
     # Parameters are read by hand (documented above): FastAPI's per-parameter validation
     # cost a third of this endpoint's throughput (measured with wrk).
     engine = get_engine()
-    try:
-        lon, lat, x, y = (_number(q, n) for n in ("lon", "lat", "x", "y"))
-        tolerance = _number(q, "tolerance_m", 0.0, 1000.0)
-        tolerance_m = DEFAULT_TOLERANCE_M if tolerance is None else tolerance
-        crs = q.get("crs")
-        parsed = _crs(crs)
-        if is_lonlat(parsed):
-            if x is not None or y is not None:
-                raise Unprocessable("x", f"{crs or 'EPSG:4326'} is geographic: give lon and lat")
-            if lon is None or lat is None:
-                raise Unprocessable("lon" if lon is None else "lat", "lon and lat are required")
-            px, py = lon, lat
-        else:
-            if lon is not None or lat is not None:
-                raise Unprocessable("lon", f"{crs} is projected: give x and y in metres")
-            if x is None or y is None:
-                raise Unprocessable("x" if x is None else "y", "x and y are required")
-            px, py = x, y
-    except Unprocessable as exc:
-        return 422, exc.body()
+    lon, lat, x, y = (_number(q, n) for n in ("lon", "lat", "x", "y"))
+    tolerance = _number(q, "tolerance_m", 0.0, 1000.0)
+    tolerance_m = DEFAULT_TOLERANCE_M if tolerance is None else tolerance
+    crs = q.get("crs")
+    parsed = _crs(crs)
+    if is_lonlat(parsed):
+        if x is not None or y is not None:
+            raise BadParameter("x", f"{crs or 'EPSG:4326'} is geographic: give lon and lat")
+        if lon is None or lat is None:
+            raise BadParameter("lon" if lon is None else "lat", "lon and lat are required")
+        px, py = lon, lat
+    else:
+        if lon is not None or lat is not None:
+            raise BadParameter("lon", f"{crs} is projected: give x and y in metres")
+        if x is None or y is None:
+            raise BadParameter("x" if x is None else "y", "x and y are required")
+        px, py = x, y
     # Answered in the event loop from the plan index, which a background task re-checks
     # against the database every second (api/app.py); the first request may build it.
     index = cached_plan_index(engine)
@@ -177,29 +160,28 @@ async def locate_answer(q: Mapping[str, str]) -> tuple[int, bytes]:
         index = await run_in_threadpool(plan_index, engine)
     checked = check_points(np.array([px]), np.array([py]), parsed, index.extent)
     if checked.problems[0]:
-        param = "x" if not is_lonlat(parsed) else "lon"
-        return 422, Unprocessable(param, checked.problems[0]).body()
+        raise BadParameter("lon" if is_lonlat(parsed) else "x", checked.problems[0])
     # The in-process index answers in ~40 µs with no round trip (PostGIS takes ~0.4 ms plus
     # pool and thread overhead; bench/http_locate.py measured both); same rules, same answers.
     lon_s, lat_s = float(checked.lon[0]), float(checked.lat[0])
     crs_name = crs.upper() if crs else "EPSG:4326"
     fast = index.inside(lon_s, lat_s)
     if fast is not None:  # the usual case: a point inside a unit, from a cached owner chain
-        return 200, orjson.dumps({**fast, "crs": crs_name})
+        return orjson.dumps({**fast, "crs": crs_name})
     loc = index.location(lon_s, lat_s, tolerance_m)
     body = {**loc.as_dict(), "crs": crs_name}
     if loc.status == "outside":
-        body["detail"] = (
+        raise OutsideCoverage(
             f"outside coverage: the nearest grid is {loc.nearest.code}, "
             f"{loc.distance_m:,.0f} m away"
             if loc.nearest is not None and loc.distance_m is not None
-            else "outside coverage: no grid plan is loaded yet (onemap import grids FILE)"
+            else "outside coverage: no grid plan is loaded yet (onemap import grids FILE)",
+            lon=body["lon"],
+            lat=body["lat"],
+            crs=crs_name,
+            nearest_grid=body.get("nearest_grid"),
+            distance_m=body["distance_m"],
         )
-        return 404, _dumps(body)
-    return 200, _dumps(body)
-
-
-def _dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
 
 
@@ -317,13 +299,7 @@ def locate_many(
         xy = np.array([f.geometry["coordinates"][:2] for f in body.features], dtype=float).reshape(
             -1, 2
         )
-    try:
-        parsed = _crs(crs_text)
-    except Unprocessable as exc:
-        return JSONResponse(
-            {"detail": [{"loc": ["body", "crs"], "msg": exc.message, "type": "value_error"}]},
-            status_code=422,
-        )
+    parsed = _crs(crs_text)
     with engine.connect() as conn:
         checked = check_points(xy[:, 0], xy[:, 1], parsed, cached_extent(conn))
         ok = np.array([p is None for p in checked.problems], dtype=bool)

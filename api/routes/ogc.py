@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.auth import ActorDep
 from api.deps import EngineDep
+from gis.errors import NotFound
 from gis.registry.layers import get_layer
 from layers import ogc
 from layers.ogc_openapi import openapi
@@ -109,11 +110,5 @@ async def item(
 
     text = await run_in_threadpool(build)
     if text is None:
-        return JSONResponse(
-            {
-                "code": "NotFound",
-                "description": f"no feature {feature_id[:60]!r} in {layer_id!r}",
-            },
-            status_code=404,
-        )
+        raise NotFound(f"no feature {feature_id[:60]!r} in {layer_id!r}")
     return Response(text, media_type=ogc.GEOJSON)

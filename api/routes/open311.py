@@ -4,12 +4,11 @@ and existing Open311 clients: services, requests (GET and POST) and one request.
 The seven stages map onto Open311's open/closed, with the stage in status_notes. POST takes
 the api_key the specification asks for (a token whose role may file cases); the GET views
 follow the roles of the rest of the API (api_key or a bearer token). Errors are Open311's
-list of {code, description}.
+list of {code, description} (api/errors.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,32 +16,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
-from api.auth import actor_for, bearer
+from api.auth import TokenDep, actor_for
 from api.deps import EngineDep, in_tx
-from gis.access.roles import Actor
 from gis.cases import intake, read
 from gis.cases.intake import NewCase
 from gis.cases.lifecycle import OPEN
 from gis.cases.read import CaseFilter
-from gis.errors import InvalidInput, NotAuthenticated, NotFound, OneMapError
+from gis.errors import InvalidInput, NotAuthenticated, NotFound
 from gis.registry.vocab import CASE_STATUSES
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
-STATUS_CODES = {
-    "InvalidInput": 400,
-    "NotAuthenticated": 403,  # GeoReport v2: an invalid api_key is a 403
-    "Forbidden": 403,
-    "NotFound": 404,
-}
-
-
-def _error(status: int, description: str) -> JSONResponse:
-    return JSONResponse([{"code": status, "description": description}], status_code=status)
-
-
-async def _actor(request: Request, engine: Any, api_key: str | None) -> Actor:
-    token = api_key if api_key else bearer(request)
-    return await actor_for(engine, token)
 
 
 def _service_request(case: dict[str, Any]) -> dict[str, Any]:
@@ -68,22 +51,7 @@ def _service_request(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into Open311 error lists."""
-    import functools
-
-    @functools.wraps(fn)
-    async def inner(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await fn(*args, **kwargs)
-        except OneMapError as exc:
-            return _error(STATUS_CODES.get(type(exc).__name__, 400), str(exc))
-
-    return inner
-
-
 @router.get("/services.json", summary="The case categories as Open311 services")
-@_wrap
 async def services(engine: EngineDep) -> Any:
     rows = await in_tx(engine, read.categories)
     return [
@@ -112,7 +80,6 @@ def _float(form: Any, name: str) -> float:
 
 
 @router.post("/requests.json", summary="File a service request (form fields of GeoReport v2)")
-@_wrap
 async def create_request(request: Request, engine: EngineDep) -> Any:
     content_type = request.headers.get("content-type", "")
     if "json" in content_type:
@@ -127,7 +94,7 @@ async def create_request(request: Request, engine: EngineDep) -> Any:
     api_key = form.get("api_key") or request.query_params.get("api_key")
     if not api_key:
         raise NotAuthenticated("api_key is required to file a request (ask an admin for one)")
-    actor = await _actor(request, engine, str(api_key))
+    actor = await actor_for(engine, str(api_key))
     name = " ".join(
         str(form.get(k)).strip() for k in ("last_name", "first_name") if form.get(k)
     ).strip()
@@ -171,10 +138,9 @@ def _when(raw: str | None, name: str) -> datetime | None:
 
 
 @router.get("/requests.json", summary="Service requests you may see (GeoReport v2 filters)")
-@_wrap
 async def list_requests(
-    request: Request,
     engine: EngineDep,
+    token: TokenDep,
     api_key: str | None = None,
     service_request_id: str | None = None,
     service_code: str | None = None,
@@ -182,7 +148,7 @@ async def list_requests(
     end_date: str | None = None,
     status: str | None = None,
 ) -> Any:
-    actor = await _actor(request, engine, api_key)
+    actor = await actor_for(engine, api_key or token)
     if status not in (None, "open", "closed"):
         raise InvalidInput(f"status={status[:20]!r}: use open or closed")
     if service_request_id:
@@ -214,11 +180,10 @@ async def list_requests(
 
 
 @router.get("/requests/{request_id}.json", summary="One service request")
-@_wrap
 async def get_request(
-    request_id: str, request: Request, engine: EngineDep, api_key: str | None = None
+    request_id: str, engine: EngineDep, token: TokenDep, api_key: str | None = None
 ) -> Any:
-    actor = await _actor(request, engine, api_key)
+    actor = await actor_for(engine, api_key or token)
     if not request_id.isdigit() or len(request_id) > 18:
         raise NotFound(f"no request {request_id[:20]!r}")
     case = await in_tx(engine, lambda c: read.get_case(c, int(request_id), actor))

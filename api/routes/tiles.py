@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from api.auth import ActorDep
 from api.deps import EngineDep
 from gis.access.roles import PUBLIC_ROLE, Actor
+from gis.errors import BadParameter
 from gis.registry.layers import get_layer
 from layers import features, tiles
 
@@ -24,18 +25,18 @@ MEDIA = {
 CACHE_CONTROL = "public, no-cache"
 
 
-def _tile(z: str, x: str, y: str) -> tiles.Tile | Response:
-    try:
-        zi, xi, yi = int(z), int(x), int(y)
-    except ValueError:
-        return JSONResponse(
-            {"detail": f"tile address {z[:10]}/{x[:10]}/{y[:10]} must be three integers z/x/y"},
-            status_code=422,
-        )
-    try:
-        return tiles.Tile(zi, xi, yi)
-    except tiles.TileOutOfRange as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+def _tile(z: str, x: str, y: str) -> tiles.Tile:
+    """The tile at z/x/y: BadParameter for a part that is not an integer, TileOutOfRange
+    (from the tile maths) for one that names no tile."""
+    address: list[int] = []
+    for name, raw in (("z", z), ("x", x), ("y", y)):
+        try:
+            address.append(int(raw))
+        except ValueError:
+            raise BadParameter(
+                name, f"tile address {z[:10]}/{x[:10]}/{y[:10]} must be three integers z/x/y"
+            ) from None
+    return tiles.Tile(*address)
 
 
 async def _serve(
@@ -43,8 +44,6 @@ async def _serve(
 ) -> Response:
     get_layer(layer_id)  # an unknown layer is a 404 naming the layers there are
     tile = _tile(z, x, y)
-    if isinstance(tile, Response):
-        return tile
 
     def build() -> tuple[str, bytes]:
         with engine.connect() as conn:
