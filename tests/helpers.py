@@ -108,6 +108,37 @@ class ServerProcess:
         self.log.close()
 
 
+# The layers and how many rows each holds (current grids and units only), counted by hand.
+LAYER_ROWS_SQL = {
+    "districts": "SELECT count(*) FROM regions WHERE level = 'district'",
+    "towns": "SELECT count(*) FROM regions WHERE level = 'town'",
+    "villages": "SELECT count(*) FROM regions WHERE level = 'village'",
+    "grids": "SELECT count(*) FROM grids WHERE valid_to IS NULL",
+    "units": "SELECT count(*) FROM units WHERE valid_to IS NULL",
+    "cases": "SELECT count(*) FROM cases",
+    "hotspots": "SELECT count(*) FROM hotspots",
+    "parcels": "SELECT count(*) FROM parcels",
+    "stations": "SELECT count(*) FROM stations",
+}
+LAYERS = tuple(LAYER_ROWS_SQL)
+PERSONAL_FIELDS = {
+    "leader_name",
+    "leader_phone",
+    "reporter_name",
+    "reporter_phone",
+    "contact_name",
+    "contact_phone",
+}
+
+
+def layer_rows(engine: Engine) -> dict[str, int]:
+    """Rows per layer, by direct SQL."""
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        return {k: conn.execute(sa.text(q)).scalar_one() for k, q in LAYER_ROWS_SQL.items()}
+
+
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
