@@ -1,8 +1,8 @@
 """Fixtures: a real PostGIS (the local cluster or ONEMAP_DATABASE_URL) and fresh databases.
 
 Each test run creates its own databases (migrated templates, copied per test) and drops them
-at the end, so the demo data is never touched. Nothing here skips: without PostGIS the
-session fixture fails with the reason.
+at the end, so the demo data is never touched. Nothing here skips: without PostGIS or
+Chromium the session fixture fails with the reason.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 from gis.demo.files import load_demo
 from gis.store.db import normalise_url
 from gis.store.migrate import upgrade
-from tests.helpers import ServerProcess
+from tests.helpers import ServerProcess, find_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUNDARIES = ROOT / "data" / "boundaries"
@@ -97,6 +97,15 @@ def server() -> Server:
             pytrace=False,
         )
     return srv
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Chromium's executable (ONEMAP_CHROMIUM, or on PATH); fails (never skips) without one."""
+    path, why = find_chromium()
+    if path is None:
+        pytest.fail(why, pytrace=False)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -36,13 +36,27 @@ def write(frame: gpd.GeoDataFrame, path: Path, **kw: object) -> Path:
     return path
 
 
-def test_demo_boundaries_import_in_order(empty_db: Engine) -> None:
-    load_regions(empty_db)
-    s = import_file(empty_db, "grids", BOUNDARIES / "grids.geojson")
-    assert s.rows == counts(empty_db)["grids"] >= 1000
-    s = import_file(empty_db, "units", BOUNDARIES / "units.geojson")
-    assert s.rows == counts(empty_db)["units"] >= 4000
-    assert s.rows_per_second > 0
+BOUNDARY_TABLES = {
+    "districts": "SELECT code, name FROM regions WHERE level = 'district'",
+    "towns": "SELECT code, name FROM regions WHERE level = 'town'",
+    "villages": "SELECT code, name FROM regions WHERE level = 'village'",
+    "grids": "SELECT code, name FROM grids WHERE valid_to IS NULL",
+    "units": "SELECT code, name FROM units WHERE valid_to IS NULL",
+}
+
+
+def test_demo_boundaries_import_in_order(
+    empty_db: Engine, demo_frames: dict[str, gpd.GeoDataFrame]
+) -> None:
+    for layer, sql in BOUNDARY_TABLES.items():
+        s = import_file(empty_db, layer, BOUNDARIES / f"{layer}.geojson")
+        frame = demo_frames[layer]
+        with empty_db.connect() as conn:
+            stored = dict(conn.execute(sa.text(sql)).all())
+        assert s.rows == len(frame) == len(stored)
+        assert stored == dict(zip(frame.code, frame.name, strict=True)), layer
+        assert s.rows_per_second > 0
+    assert (len(demo_frames["grids"]), len(demo_frames["units"])) >= (1000, 4000)
     with empty_db.connect() as conn:
         wrong = conn.execute(
             sa.text(
@@ -238,10 +252,17 @@ def test_bad_boundary_rows(
     assert by_row[9].field == "geometry"
 
 
-def test_existing_code_is_refused(demo_db: Engine, tmp_path: Path) -> None:
-    path = BOUNDARIES / "districts.geojson"
-    with pytest.raises(ImportRejected, match="already in the database"):
-        import_file(demo_db, "districts", path)
+def test_existing_code_is_refused(
+    demo_db: Engine, demo_frames: dict[str, gpd.GeoDataFrame]
+) -> None:
+    before = counts(demo_db)
+    with pytest.raises(ImportRejected, match="already in the database") as info:
+        import_file(demo_db, "districts", BOUNDARIES / "districts.geojson")
+    assert counts(demo_db) == before
+    codes = list(demo_frames["districts"].code)
+    assert [(e.row, e.field, e.value) for e in info.value.errors] == [
+        (i, "code", code) for i, code in enumerate(codes, start=1)
+    ]
 
 
 def test_file_level_errors(empty_db: Engine, tmp_path: Path) -> None:

@@ -1,4 +1,10 @@
-"""Locate over real HTTP and on the command line: answers, CRSs, and refusals."""
+"""Locate over real HTTP and on the command line: answers, CRSs, and refusals.
+
+Answers are checked against hand-worked points (the table HAND), against shapely on the grids
+and units read straight from the test database (tests.helpers.PlanOracle), and against
+hand-worked GCJ-02/BD-09 coordinates (tests.helpers.CHINA_VECTORS); never against the
+functions the API calls.
+"""
 
 from __future__ import annotations
 
@@ -8,44 +14,88 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from pyproj import Transformer
 from sqlalchemy.engine import Engine
 
-from gis.crs.china import wgs84_to_bd09, wgs84_to_gcj02
-from gis.crs.systems import from_storage
-from gis.owners.index import OwnerIndex
 from tests.conftest import counts
-from tests.helpers import ServerProcess, run_cli
+from tests.helpers import CHINA_VECTORS, PlanOracle, ServerProcess, assert_same_owner, run_cli
 
 INSIDE = (119.01, 25.43)
 
+# Worked out by hand on the demo city's boundary files (data/boundaries): the point, its
+# status, grid, unit, whether it lies on a shared edge, and its distance from coverage (m).
+# A grid code is its village code plus 3 digits; a village's town is its first 9 digits.
+HAND = [
+    (119.01, 25.43, "inside", "359902103205003", "359902103205003003", False, None),
+    # a corner shared by 359901101001001, 359902103203014 and 359902103205002: lowest code
+    (119.0150146, 25.4077765, "inside", "359901101001001", "359901101001001001", True, None),
+    # a corner shared by 359901101001001, 359901101001003 and 359901101211002
+    (119.0204333, 25.4068408, "inside", "359901101001001", "359901101001001002", True, None),
+    (119.131, 25.406, "inside", "359903002201003", "359903002201003001", False, None),
+    (118.9365, 25.4279, "inside", "359902104206001", "359902104206001004", False, None),
+    (119.0372, 25.4263, "inside", "359901101215004", "359901101215004007", False, None),
+    # 25 m west of the city's westernmost vertex: given to the grid there
+    (118.83991, 25.37615, "snapped", "359902102204001", "359902102204001002", False, 24.77),
+    # between the mainland and the island: outside, 3.2 km from the nearest grid
+    (119.2, 25.26, "outside", "359903002003004", None, False, 3194.87),
+]
+OWNER = {(h[0], h[1]): h for h in HAND}
 
-def test_get_locate_inside(demo_server: ServerProcess) -> None:
-    r = httpx.get(demo_server.base + "/api/v1/locate", params={"lon": INSIDE[0], "lat": INSIDE[1]})
-    assert r.status_code == 200
-    body = r.json()
-    assert body["status"] == "inside" and body["unit"]["code"].startswith(body["grid"]["code"])
-    assert body["grid"]["code"].startswith(body["village"]["code"])
-    assert body["village"]["code"][:9] == body["town"]["code"][:9]
+
+@pytest.fixture(scope="module")
+def oracle(demo_ro: Engine) -> PlanOracle:
+    return PlanOracle(demo_ro)
+
+
+def _check_hand(body: dict, lon: float, lat: float) -> None:
+    _, _, status, grid, unit, boundary, distance = OWNER[(lon, lat)]
+    assert body["status"] == status and body["on_boundary"] is boundary, body
+    if status == "outside":
+        assert body["nearest_grid"]["code"] == grid and body["grid"] is None
+    else:
+        assert body["grid"]["code"] == grid and body["unit"]["code"] == unit, body
+        assert body["village"]["code"] == grid[:12]
+        assert body["town"]["code"] == grid[:9] + "000"
+        assert body["district"]["code"] == grid[:6] + "000000"
+    if distance is None:
+        assert body["distance_m"] is None
+    else:
+        assert abs(body["distance_m"] - distance) < 0.005 * distance
+
+
+@pytest.mark.parametrize(("lon", "lat"), [h[:2] for h in HAND], ids=[str(h[:2]) for h in HAND])
+def test_get_locate_hand_worked(demo_server: ServerProcess, lon: float, lat: float) -> None:
+    r = httpx.get(demo_server.base + "/api/v1/locate", params={"lon": lon, "lat": lat})
+    assert r.status_code == (404 if OWNER[(lon, lat)][2] == "outside" else 200), r.text
+    _check_hand(r.json(), lon, lat)
     assert "leader" not in r.text and "100-0000" not in r.text
 
 
-@pytest.mark.parametrize("crs", ["GCJ02", "gcj-02", "BD09", "EPSG:4490", "EPSG:4549", "EPSG:4527"])
+def _projected(epsg: int) -> tuple[float, float]:
+    x, y = Transformer.from_crs(4326, epsg, always_xy=True).transform(*INSIDE)
+    return float(x), float(y)
+
+
+# INSIDE given in another CRS: GCJ-02 and BD-09 from the hand-worked vectors, the
+# Gauss-Krüger zones from PROJ (pyproj) directly.
+IN_OTHER_CRS = {
+    "GCJ02": {"lon": CHINA_VECTORS[0][2], "lat": CHINA_VECTORS[0][3]},
+    "gcj-02": {"lon": CHINA_VECTORS[0][2], "lat": CHINA_VECTORS[0][3]},
+    "BD09": {"lon": CHINA_VECTORS[0][4], "lat": CHINA_VECTORS[0][5]},
+    "EPSG:4490": {"lon": INSIDE[0], "lat": INSIDE[1]},
+    "EPSG:4549": dict(zip(("x", "y"), _projected(4549), strict=True)),
+    "EPSG:4527": dict(zip(("x", "y"), _projected(4527), strict=True)),
+}
+
+
+@pytest.mark.parametrize("crs", list(IN_OTHER_CRS))
 def test_get_locate_in_other_crs(demo_server: ServerProcess, crs: str) -> None:
-    base = httpx.get(
-        demo_server.base + "/api/v1/locate", params={"lon": INSIDE[0], "lat": INSIDE[1]}
-    ).json()
-    name = crs.upper().replace("-", "")
-    code: int | str = name if name in ("GCJ02", "BD09") else int(name.split(":")[1])
-    x, y = from_storage(np.array([INSIDE[0]]), np.array([INSIDE[1]]), code)
-    params = {"crs": crs}
-    params.update(
-        {"x": float(x[0]), "y": float(y[0])}
-        if str(code).startswith("45")
-        else {"lon": float(x[0]), "lat": float(y[0])}
-    )
-    r = httpx.get(demo_server.base + "/api/v1/locate", params=params)
+    r = httpx.get(demo_server.base + "/api/v1/locate", params={"crs": crs, **IN_OTHER_CRS[crs]})
     assert r.status_code == 200, r.text
-    assert r.json()["unit"] == base["unit"]
+    body = r.json()
+    assert abs(body["lon"] - INSIDE[0]) < 1e-7 and abs(body["lat"] - INSIDE[1]) < 1e-7, body
+    _check_hand({**body, "lon": INSIDE[0], "lat": INSIDE[1]}, *INSIDE)
+    assert body["crs"] == crs.upper()
 
 
 BAD = [
@@ -88,37 +138,45 @@ def test_outside_coverage_is_a_404_with_the_nearest_grid(demo_server: ServerProc
     assert body["nearest_grid"]["code"] in body["detail"]
 
 
-def test_post_locate_pairs_and_geojson(demo_server: ServerProcess, demo_ro: Engine) -> None:
-    with demo_ro.connect() as conn:
-        index = OwnerIndex(conn)
-    rng = np.random.default_rng(5)
-    pts = np.column_stack([rng.uniform(118.95, 119.1, 500), rng.uniform(25.3, 25.5, 500)])
+def _random_points(oracle: PlanOracle, seed: int, n: int) -> np.ndarray:
+    """n points: four in five over the city's extent and a little beyond, one in five within
+    80 m of the edge of coverage (so that some are snapped)."""
+    rng = np.random.default_rng(seed)
+    m = n - n // 5
+    anywhere = np.column_stack([rng.uniform(118.83, 119.31, m), rng.uniform(25.2, 25.59, m)])
+    return np.vstack([anywhere, np.array(oracle.near_coverage_edge(n - m, seed))])
+
+
+def test_post_locate_pairs_and_geojson(demo_server: ServerProcess, oracle: PlanOracle) -> None:
+    pts = _random_points(oracle, 5, 500)
     pts[7] = [25.43, 119.01]  # swapped: an error for that point only
     r = httpx.post(demo_server.base + "/api/v1/locate", json={"points": pts.tolist()}, timeout=30)
     assert r.status_code == 200
     results = r.json()["results"]
     assert len(results) == 500 and results[7]["status"] == "error"
     assert "swapped" in results[7]["error"]
-    expected = index.owners(pts[:, 0], pts[:, 1])
+    seen = set()
     for i, res in enumerate(results):
-        if i == 7:
+        want = oracle.answer(*pts[i]) if i != 7 else None
+        if want is None or want["margin_m"] < 1:  # too close to call (tolerance or a tie)
             continue
-        want = index.grid_rows[expected.grid[i]]["code"] if expected.grid[i] >= 0 else None
-        assert (res["grid"] or {}).get("code") == want
-    gcj = np.column_stack(wgs84_to_gcj02(pts[:20, 0], pts[:20, 1]))
+        assert_same_owner(res, want)
+        seen.add(want["status"])
+    assert seen == {"inside", "snapped", "outside"}
+    # The same as GeoJSON in GCJ-02, from the hand-worked coordinates.
     fc = {
         "type": "FeatureCollection",
         "crs": "GCJ02",
         "features": [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": p}, "properties": {}}
-            for p in gcj.tolist()
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [v[2], v[3]]}}
+            for v in CHINA_VECTORS
         ],
     }
     r2 = httpx.post(demo_server.base + "/api/v1/locate", json=fc)
     assert r2.status_code == 200
-    for a, b in zip(r2.json()["results"], results[:20], strict=True):
-        if b["status"] != "error":
-            assert a["unit"] == b["unit"]
+    for res, v in zip(r2.json()["results"], CHINA_VECTORS, strict=True):
+        assert abs(res["lon"] - v[0]) < 1e-7 and abs(res["lat"] - v[1]) < 1e-7
+        assert_same_owner({**res, "lon": v[0], "lat": v[1]}, oracle.answer(v[0], v[1]))
 
 
 @pytest.mark.parametrize(
@@ -157,39 +215,45 @@ def test_post_malformed_json(demo_server: ServerProcess) -> None:
     assert r.status_code == 422 and "json" in r.text.lower()
 
 
-def test_gcj02_csv_gets_the_same_owners_as_wgs84(demo_ro: Engine, tmp_path: Path) -> None:
-    rng = np.random.default_rng(11)
-    lon, lat = rng.uniform(118.95, 119.1, 2000), rng.uniform(25.3, 25.5, 2000)
-    glon, glat = wgs84_to_gcj02(lon, lat)
-    blon, blat = wgs84_to_bd09(lon, lat)
-    files = {}
-    for name, (x, y) in {"wgs": (lon, lat), "gcj": (glon, glat), "bd": (blon, blat)}.items():
-        path = tmp_path / f"{name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(["编号", "经度", "纬度"])
-            w.writerows(
-                [[i, f"{a:.8f}", f"{b:.8f}"] for i, (a, b) in enumerate(zip(x, y, strict=True))]
-            )
-        files[name] = path
+def _write_csv(path: Path, rows: list[tuple[float, float]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["编号", "经度", "纬度"])
+        w.writerows([[i, repr(x), repr(y)] for i, (x, y) in enumerate(rows)])
+    return path
+
+
+def _locate_csv(engine: Engine, path: Path, crs: str) -> list[dict[str, str]]:
+    out = path.with_suffix(".out.csv")
+    res = run_cli("locate", "--csv", str(path), "--out", str(out), "--crs", crs, engine=engine)
+    assert res.returncode == 0, res.stderr
+    with out.open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_csv_owners_agree_with_shapely(demo_ro: Engine, oracle: PlanOracle, tmp_path: Path) -> None:
+    pts = _random_points(oracle, 11, 2000)
     before = counts(demo_ro)
-    outs = {}
-    for name, crs in (("wgs", "EPSG:4326"), ("gcj", "GCJ02"), ("bd", "BD09")):
-        out = tmp_path / f"{name}.out.csv"
-        res = run_cli(
-            "locate", "--csv", str(files[name]), "--out", str(out), "--crs", crs, engine=demo_ro
-        )
-        assert res.returncode == 0, res.stderr
-        assert "2,000 rows" in res.stdout
-        with out.open(encoding="utf-8") as f:
-            outs[name] = list(csv.DictReader(f))
+    rows = _locate_csv(demo_ro, _write_csv(tmp_path / "wgs.csv", pts.tolist()), "EPSG:4326")
+    assert len(rows) == 2000
+    checked = 0
+    for row, (lon, lat) in zip(rows, pts.tolist(), strict=True):
+        want = oracle.answer(lon, lat)
+        if want["margin_m"] < 1:  # too close to call (tolerance or a tie)
+            continue
+        assert row["locate_status"] == want["status"], (lon, lat, row)
+        assert row["grid_code"] == (want["grid"] or {}).get("code", ""), (lon, lat, row)
+        assert row["unit_code"] == (want["unit"] or {}).get("code", ""), (lon, lat, row)
+        assert row["nearest_grid_code"] == want.get("nearest_grid", {}).get("code", "")
+        checked += 1
+    assert checked > 1950
+    # GCJ-02 and BD-09 files of the hand-worked coordinates: the owners of the WGS 84 points.
+    for crs, i in (("GCJ02", 2), ("BD09", 4)):
+        path = _write_csv(tmp_path / f"{crs}.csv", [(v[i], v[i + 1]) for v in CHINA_VECTORS])
+        for row, v in zip(_locate_csv(demo_ro, path, crs), CHINA_VECTORS, strict=True):
+            want = oracle.answer(v[0], v[1])
+            assert (row["locate_status"], row["unit_code"]) == ("inside", want["unit"]["code"])
     assert counts(demo_ro) == before
-    same = sum(
-        a["unit_code"] == b["unit_code"] == c["unit_code"]
-        for a, b, c in zip(outs["wgs"], outs["gcj"], outs["bd"], strict=True)
-    )
-    assert same == 2000
-    assert {r["locate_status"] for r in outs["wgs"]} <= {"inside", "snapped", "outside"}
 
 
 def test_cli_single_locate(demo_ro: Engine) -> None:
@@ -201,26 +265,22 @@ def test_cli_single_locate(demo_ro: Engine) -> None:
     assert res.returncode == 2 and "unknown CRS" in res.stderr
 
 
-def test_get_fast_path_matches_the_full_answer(demo_server: ServerProcess, demo_ro: Engine) -> None:
-    """The cached-text answer for points inside units equals the general one."""
-    with demo_ro.connect() as conn:
-        index = OwnerIndex(conn)
-    rng = np.random.default_rng(21)
+def test_get_locate_agrees_with_shapely(demo_server: ServerProcess, oracle: PlanOracle) -> None:
+    """Every answer of GET /locate (the cached fast path for points inside units, and the
+    rest) is shapely's, field by field."""
     seen = set()
     with httpx.Client() as client:
-        for lon, lat in zip(
-            rng.uniform(118.9, 119.2, 300), rng.uniform(25.25, 25.55, 300), strict=True
-        ):
-            r = client.get(
-                demo_server.base + "/api/v1/locate", params={"lon": float(lon), "lat": float(lat)}
-            )
-            if r.status_code != 200:
+        for lon, lat in _random_points(oracle, 21, 300).tolist():
+            want = oracle.answer(lon, lat)
+            if want["margin_m"] < 1:  # too close to call (tolerance or a tie)
                 continue
-            expected = {**index.location(float(lon), float(lat)).as_dict(), "crs": "EPSG:4326"}
-            assert r.json() == expected
+            r = client.get(demo_server.base + "/api/v1/locate", params={"lon": lon, "lat": lat})
+            assert r.status_code == (404 if want["status"] == "outside" else 200), r.text
             assert r.headers["content-type"].startswith("application/json")
-            seen.add(r.json()["status"])
-    assert "inside" in seen
+            assert_same_owner(r.json(), want)
+            assert r.json()["crs"] == "EPSG:4326"
+            seen.add(want["status"])
+    assert seen == {"inside", "snapped", "outside"}
 
 
 def test_hot_path_answers_as_the_fastapi_route(

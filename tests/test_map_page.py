@@ -10,10 +10,8 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy.engine import Engine
 
-from gis.store.health import layer_counts
-from tests.helpers import ServerProcess
+from tests.helpers import ServerProcess, layer_rows
 
-CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -26,10 +24,10 @@ FLAGS = [
 
 
 @contextmanager
-def chromium_page(requests: list[str], errors: list[str]) -> Iterator[Page]:
+def chromium_page(chromium: str, requests: list[str], errors: list[str]) -> Iterator[Page]:
     """A headless Chromium page that records every request URL and every error."""
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         page.on("request", lambda r: requests.append(r.url))
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -39,17 +37,17 @@ def chromium_page(requests: list[str], errors: list[str]) -> Iterator[Page]:
 
 
 def test_page_loads_all_levels_from_our_server_only(
-    demo_server: ServerProcess, demo_ro: Engine
+    demo_server: ServerProcess, demo_ro: Engine, chromium: str
 ) -> None:
     requests: list[str] = []
     errors: list[str] = []
-    with chromium_page(requests, errors) as page:
+    with chromium_page(chromium, requests, errors) as page:
         page.goto(demo_server.base + "/map")
         page.wait_for_function("document.body.dataset.grids > 0", timeout=30_000)
         page.wait_for_function("document.body.dataset.districts > 0", timeout=30_000)
         loaded = page.evaluate("Object.assign({}, document.body.dataset)")
         assert page.locator(".leaflet-control-layers").count() == 1
-    counts = layer_counts(demo_ro)
+    counts = layer_rows(demo_ro)
     for level in ("districts", "towns", "villages", "grids"):
         assert int(loaded[level]) == counts[level]
     assert errors == []
@@ -97,12 +95,12 @@ FIND = (
 )
 
 
-def test_public_page_loads_tiles_and_case_counts(demo_server: ServerProcess) -> None:
+def test_public_page_loads_tiles_and_case_counts(demo_server: ServerProcess, chromium: str) -> None:
     """Zoomed in, the catalogue's tiled layers load from /tiles; the public sees cases as
     counts per grid (no case details), and nothing leaves our server."""
     requests: list[str] = []
     errors: list[str] = []
-    with chromium_page(requests, errors) as page:
+    with chromium_page(chromium, requests, errors) as page:
         _open_map(page, demo_server.base, 15)
         for layer in ("cases", "stations", "units"):
             page.wait_for_function(f"document.body.dataset.{layer} > 0", timeout=30_000)
@@ -122,7 +120,7 @@ def test_public_page_loads_tiles_and_case_counts(demo_server: ServerProcess) -> 
     assert all(u.startswith(demo_server.base) for u in requests)
 
 
-def test_dispatcher_dispatches_from_the_map(demo_db: Engine) -> None:
+def test_dispatcher_dispatches_from_the_map(demo_db: Engine, chromium: str) -> None:
     """With a dispatcher's token in the page, a case popup shows its owner and leader and
     the allowed actions; clicking one moves the case on (If-Match sent by the page)."""
     from gis.access.users import add_user
@@ -133,7 +131,7 @@ def test_dispatcher_dispatches_from_the_map(demo_db: Engine) -> None:
     errors: list[str] = []
     requests: list[str] = []
     try:
-        with chromium_page(requests, errors) as page:
+        with chromium_page(chromium, requests, errors) as page:
             page.add_init_script(f"localStorage.setItem('onemap_token', {token!r})")
             _open_map(page, server.base, 16)
             reported = (
@@ -163,10 +161,10 @@ def test_dispatcher_dispatches_from_the_map(demo_db: Engine) -> None:
     assert (status, actor) == ("registered", "map-dispatcher")
 
 
-def test_api_docs_are_served_locally(demo_server: ServerProcess) -> None:
+def test_api_docs_are_served_locally(demo_server: ServerProcess, chromium: str) -> None:
     requests: list[str] = []
     errors: list[str] = []
-    with chromium_page(requests, errors) as page:
+    with chromium_page(chromium, requests, errors) as page:
         page.goto(demo_server.base + "/docs")
         page.wait_for_selector(".opblock", timeout=30_000)
         assert page.locator(".opblock").count() > 10

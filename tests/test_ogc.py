@@ -15,9 +15,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gis.registry.layers import LAYERS as CATALOGUE
 from tests.conftest import bearer
-from tests.helpers import ServerProcess
+from tests.helpers import LAYERS, ServerProcess
 
 PERSONAL = re.compile(r"leader_|reporter_|contact_name|contact_phone|100-0000")
 
@@ -50,7 +49,7 @@ def test_landing_conformance_and_service_desc(demo_server: ServerProcess) -> Non
 def test_collections_cover_the_catalogue(demo_server: ServerProcess, demo_ro: Engine) -> None:
     doc = httpx.get(demo_server.base + "/ogc/collections").json()
     by_id = {c["id"]: c for c in doc["collections"]}
-    assert set(by_id) == set(CATALOGUE)
+    assert set(by_id) == set(LAYERS)
     grids = by_id["grids"]
     assert grids["itemType"] == "feature"
     minx, miny, maxx, maxy = grids["extent"]["spatial"]["bbox"][0]
@@ -233,7 +232,7 @@ def test_gdal_lists_collections_and_reads_all_grids_in_pages(
     listing = subprocess.run(
         ["ogrinfo", "-ro", "-q", source], capture_output=True, text=True, check=True, timeout=120
     ).stdout
-    for layer in CATALOGUE:
+    for layer in LAYERS:
         assert re.search(rf"^\d+: {layer}\b", listing, re.M), listing
     out = tmp_path / "grids.geojson"
     subprocess.run(
@@ -263,7 +262,7 @@ def test_owslib_lists_and_reads(demo_server: ServerProcess) -> None:
     from owslib.ogcapi.features import Features
 
     api = Features(demo_server.base + "/ogc")
-    assert {c["id"] for c in api.collections()["collections"]} == set(CATALOGUE)
+    assert {c["id"] for c in api.collections()["collections"]} == set(LAYERS)
     assert "core" in " ".join(api.conformance()["conformsTo"])
     page = api.collection_items("stations", limit=7)
     assert page["numberReturned"] == 7 and page["features"][0]["geometry"]["type"] == "Point"
