@@ -333,6 +333,19 @@ class PlanOracle:
         return out
 
 
+def located(r: Any) -> dict[str, Any]:
+    """A GET /locate answer as an owner record: a 200's body, or for a point outside coverage
+    the 404 problem (application/problem+json) with its nearest grid and distance."""
+    body = r.json()
+    if r.status_code == 200:
+        assert r.headers["content-type"].startswith("application/json")
+        return dict(body)
+    assert r.status_code == 404 and body["type"] == "/problems/outside-coverage", body
+    assert r.headers["content-type"].startswith("application/problem+json")
+    levels = dict.fromkeys(("district", "town", "village", "grid", "unit"))
+    return {**body, **levels, "status": "outside", "on_boundary": False}
+
+
 def assert_same_owner(got: dict[str, Any], want: dict[str, Any]) -> None:
     """An API answer equals the oracle's: every field, distances to 0.5 % (UTM against the
     server's own metric)."""

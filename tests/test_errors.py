@@ -410,12 +410,14 @@ def test_openapi_describes_the_error_answers_as_they_are(demo_server: ServerProc
     }
 
 
-def test_docs_offer_authorize_and_render_every_operation(demo_server: ServerProcess) -> None:
+def test_docs_offer_authorize_and_render_every_operation(
+    demo_server: ServerProcess, chromium: str
+) -> None:
     from tests.test_map_page import chromium_page
 
     requests: list[str] = []
     errors: list[str] = []
-    with chromium_page(requests, errors) as page:
+    with chromium_page(chromium, requests, errors) as page:
         page.goto(demo_server.base + "/docs")
         page.wait_for_selector("button.authorize", timeout=30_000)
         page.locator("button.authorize").click()
