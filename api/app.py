@@ -21,7 +21,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Keep the plan index of the current grids fresh in the background."""
     from fastapi.concurrency import run_in_threadpool
 
-    from gis.owners.index import plan_index
+    from gis.owners.cache import plan_index
     from gis.store.db import get_engine
 
     async def refresh() -> None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 from api.deps import EngineDep
 from gis.crs.systems import InputCRS, is_lonlat, parse_crs
 from gis.errors import BadParameter, InvalidCRS, OutsideCoverage
-from gis.owners.index import cached_plan_index, owner_index, plan_index
+from gis.owners.cache import cached_plan_index, owner_index, plan_index
 from gis.owners.model import DEFAULT_TOLERANCE_M
 from gis.owners.pointcheck import cached_extent, check_points
 from gis.store.db import get_engine

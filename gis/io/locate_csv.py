@@ -14,8 +14,8 @@ from tqdm import tqdm
 from gis.crs.systems import InputCRS
 from gis.errors import InvalidInput
 from gis.io.read import LAT_NAMES, LON_NAMES, _pick
-from gis.owners.index import TABLE_COLUMNS, owner_index
-from gis.owners.model import DEFAULT_TOLERANCE_M
+from gis.owners.cache import owner_index
+from gis.owners.model import DEFAULT_TOLERANCE_M, TABLE_COLUMNS
 from gis.owners.pointcheck import cached_extent, check_points
 
 CHUNK = 100_000

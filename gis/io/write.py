@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gis.owners.areas import AREA_OWNER_SQL, refresh_parcel_shares
-from gis.owners.index import owner_index
+from gis.owners.cache import owner_index
 from gis.registry.model import Layer
 
 CHUNK = 50_000

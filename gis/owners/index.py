@@ -8,46 +8,31 @@ CGCS2000 Gauss-Krüger zone (PostGIS measures on the ellipsoid: they agree withi
 
 from __future__ import annotations
 
-import gc
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 import shapely
 import sqlalchemy as sa
 from numpy.typing import NDArray
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from gis.crs.systems import local_metric_epsg, transformer
 from gis.owners.extent import city_extent
-from gis.owners.model import DEFAULT_TOLERANCE_M, Leader, Location, Named, Status
+from gis.owners.model import (
+    CHAIN_COLUMNS,
+    DEFAULT_TOLERANCE_M,
+    Leader,
+    Location,
+    Named,
+    Owners,
+    Status,
+)
 from gis.registry.layers import get_layer
 from gis.store.settings import get_settings
 
 THREADS = 2
-CHAIN_COLUMNS = (
-    "district_code",
-    "district_name",
-    "town_code",
-    "town_name",
-    "village_code",
-    "village_name",
-    "grid_code",
-    "grid_name",
-)
-TABLE_COLUMNS = (
-    "status",
-    *CHAIN_COLUMNS,
-    "unit_code",
-    "unit_name",
-    "on_boundary",
-    "distance_m",
-    "nearest_grid_code",
-)
-"""The columns OwnerIndex.table gives, in this order."""
 FEW_POINTS = 8000  # below this, polygon trees are queried with the points (measured)
 
 
@@ -76,18 +61,6 @@ VERSION_SQL = sa.text(
     "SELECT string_agg(tbl || ':' || version, '/' ORDER BY tbl) FROM layer_versions "
     "WHERE tbl IN ('regions', 'grids', 'units')"
 )
-
-
-@dataclass
-class Owners:
-    """Owners of N points, as arrays (index into the plan; -1 where none)."""
-
-    grid: NDArray[np.int64]
-    unit: NDArray[np.int64]
-    on_boundary: NDArray[np.bool_]
-    distance_m: NDArray[np.float64]  # 0 inside, metres when snapped or outside (nearest grid)
-    status: NDArray[np.str_]  # inside | snapped | outside
-    nearest: NDArray[np.int64]  # outside: the nearest grid (not an owner); else -1
 
 
 def _query_threads(tree: shapely.STRtree, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -320,48 +293,3 @@ class OwnerIndex:
                 setattr(loc, level, Named(code, name))
                 code = parent
         return loc
-
-
-_cache: dict[str, OwnerIndex] = {}
-_cache_lock = threading.Lock()
-
-
-def owner_index(conn: Connection) -> OwnerIndex:
-    """The index of the current plan, rebuilt when the plan has changed since it was built."""
-    key = str(conn.engine.url)
-    version = str(conn.execute(VERSION_SQL).scalar_one())
-    with _cache_lock:
-        cached = _cache.get(key)
-        if cached is None or cached.version != version:
-            cached = _cache[key] = OwnerIndex(conn)
-            # The index is hundreds of thousands of long-lived objects: moved out of the
-            # collector's generations, a full collection no longer walks them (those pauses
-            # were the p99 of GET /locate under load).
-            gc.collect()
-            gc.freeze()
-        return cached
-
-
-_checked: dict[str, float] = {}
-
-
-def plan_index(engine: Engine, max_age_s: float = 1.0) -> OwnerIndex:
-    """The index of the current plan, checked against the database at most every max_age_s.
-
-    For the HTTP single locate: a request costs no database round trip, and a new plan is
-    seen within a second.
-    """
-    key = str(engine.url)
-    now = time.monotonic()
-    cached = _cache.get(key)
-    if cached is not None and now - _checked.get(key, 0.0) < max_age_s:
-        return cached
-    with engine.connect() as conn:
-        index = owner_index(conn)
-    _checked[key] = now
-    return index
-
-
-def cached_plan_index(engine: Engine) -> OwnerIndex | None:
-    """The index last built for this database, however old (never touches the database)."""
-    return _cache.get(str(engine.url))

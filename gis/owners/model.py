@@ -1,10 +1,14 @@
-"""The answer to "who owns this point": the chain district → town → village → grid → unit."""
+"""The answer to "who owns this point": the chain district → town → village → grid → unit, for
+one point (Location) or many (Owners arrays, and the columns of their table)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
 
 Status = Literal["inside", "snapped", "outside"]
 DEFAULT_TOLERANCE_M = 50.0
@@ -64,3 +68,37 @@ class Location:
         finite = self.distance_m is not None and math.isfinite(self.distance_m)
         out["distance_m"] = round(self.distance_m, 2) if finite else None  # type: ignore[arg-type]
         return out
+
+
+CHAIN_COLUMNS = (
+    "district_code",
+    "district_name",
+    "town_code",
+    "town_name",
+    "village_code",
+    "village_name",
+    "grid_code",
+    "grid_name",
+)
+TABLE_COLUMNS = (
+    "status",
+    *CHAIN_COLUMNS,
+    "unit_code",
+    "unit_name",
+    "on_boundary",
+    "distance_m",
+    "nearest_grid_code",
+)
+"""The columns OwnerIndex.table gives, in this order."""
+
+
+@dataclass
+class Owners:
+    """Owners of N points, as arrays (index into the plan; -1 where none)."""
+
+    grid: NDArray[np.int64]
+    unit: NDArray[np.int64]
+    on_boundary: NDArray[np.bool_]
+    distance_m: NDArray[np.float64]  # 0 inside, metres when snapped or outside (nearest grid)
+    status: NDArray[np.str_]  # inside | snapped | outside
+    nearest: NDArray[np.int64]  # outside: the nearest grid (not an owner); else -1

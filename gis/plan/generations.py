@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from gis.io.importer import ImportSummary, import_source
 from gis.io.read import read_source
 from gis.owners.areas import AREA_OWNER_SQL, refresh_parcel_shares
-from gis.owners.index import owner_index
+from gis.owners.cache import owner_index
 from gis.registry.layers import get_layer
 
 CLOSED_CASE_STATUSES = ("closed", "evaluated", "cancelled")
