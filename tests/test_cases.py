@@ -343,7 +343,7 @@ EXPECTED: dict[str, dict[str, tuple[int, bool]]] = {
         "history": (404, False),
         "ogc cases": (200, False),
         "ogc case": (404, False),
-        "ogc grids": (200, True),  # grid leaders' contacts: colleagues see them
+        "ogc grids": (200, False),  # leaders' contacts: only through their own grid's cases
         "tile cases": (204, False),
         "tile grids": (200, False),
         "open311": (404, False),
@@ -355,7 +355,7 @@ EXPECTED: dict[str, dict[str, tuple[int, bool]]] = {
         "history": (200, False),
         "ogc cases": (200, True),
         "ogc case": (200, True),
-        "ogc grids": (200, True),
+        "ogc grids": (200, False),
         "tile cases": (200, False),
         "tile grids": (200, False),
         "open311": (200, False),

@@ -21,16 +21,19 @@ from gis.errors import Forbidden, NotAuthenticated
 from gis.registry.model import PERSONAL, PUBLIC, Field, Layer
 
 FULL, MASKED, HIDDEN = "full", "masked", "hidden"
+IN_SCOPE = "full on own grid's rows"  # full where the layer is scoped to the role's grid
 ALL, OWN_GRID, NONE = "all", "own grid", "none"
 
 FIELD_VISIBILITY: dict[str, dict[str, str]] = {
     PUBLIC_ROLE: {PUBLIC: FULL, PERSONAL: HIDDEN},
     DISPATCHER: {PUBLIC: FULL, PERSONAL: FULL},
-    GRID_WORKER: {PUBLIC: FULL, PERSONAL: FULL},  # on the rows of their scope
+    GRID_WORKER: {PUBLIC: FULL, PERSONAL: IN_SCOPE},
     ANALYST: {PUBLIC: FULL, PERSONAL: MASKED},
     ADMIN: {PUBLIC: FULL, PERSONAL: FULL},
 }
-"""Role x visibility class -> how the role sees a field of that class."""
+"""Role x visibility class -> how the role sees a field of that class. IN_SCOPE is FULL on a
+layer whose rows the role reads for its own grid only (cases), and HIDDEN on the layers it reads
+whole (another grid's leaders, stations' contacts)."""
 
 CASEWORK_SCOPE = {
     PUBLIC_ROLE: NONE,  # the public sees cases as counts per grid, never one case
@@ -70,7 +73,10 @@ def visibility(layer: Layer, field: Field, role: str, tiles: bool = False) -> st
     """FULL, MASKED or HIDDEN: how `role` sees `field` of `layer` (in tiles, if `tiles`)."""
     if tiles and field.visibility not in TILES_SHOW:
         return HIDDEN
-    return FIELD_VISIBILITY[role][field.visibility]
+    seen = FIELD_VISIBILITY[role][field.visibility]
+    if seen == IN_SCOPE:
+        return FULL if layer.casework and CASEWORK_SCOPE[role] == OWN_GRID else HIDDEN
+    return seen
 
 
 def scope_sql(layer: Layer, actor: Actor) -> tuple[str, dict[str, Any]]:
