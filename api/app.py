@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import error_docs, errors
 from api.events import CASES
+from api.guard import ControlCharacters
 from api.hotpaths import HotPaths
 from api.routes import cases, docs, health, locate, map, ogc, open311, problems, tiles
 
@@ -57,6 +58,7 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     error_docs.document(app)
     if hot_paths:
         app.add_middleware(HotPaths)
+    app.add_middleware(ControlCharacters)  # outermost: before the hot paths read anything
     app.include_router(docs.router)
     app.include_router(problems.router)
     app.include_router(health.router)

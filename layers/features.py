@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from gis.access.policy import scope_sql, visible_fields
 from gis.access.roles import PUBLIC, Actor
 from gis.errors import BadParameter
+from gis.registry.codes import is_digits
 from gis.registry.model import Field, Layer
 from layers.versions import memo
 
@@ -222,7 +223,7 @@ def item(conn: Connection, layer: Layer, feature_id: str, actor: Actor = PUBLIC)
     scope, binds = scope_sql(layer, actor)
     id_field = layer.field(layer.id_field)
     if id_field.json_type == "integer":
-        if not feature_id.isdigit() or len(feature_id) > 18:
+        if not is_digits(feature_id, 18):
             return None
         value: Any = int(feature_id)
     else:

@@ -310,3 +310,59 @@ def test_leaders_and_contacts_follow_the_policy(env: Env, role: str) -> None:  #
                 f"{prefix}_name": masked_name(name),
                 f"{prefix}_phone": masked_phone(phone),
             }
+
+
+# Hostile values that used to reach PostgreSQL (a NUL) or int() ('²'): each a clear 4xx in the
+# front's own shape, nothing written, and no personal data in the server's log.
+HOSTILE = [
+    ("GET", "/ogc/collections/grids/items?name=%00", 400, "name"),
+    ("GET", "/ogc/collections/cases/items?status=a%01b", 400, "status"),
+    ("GET", "/api/v1/cases?category=%00", 422, "category"),
+    ("GET", "/api/v1/cases?q=%7F", 422, "q"),
+    ("GET", "/api/v1/locate?lon=119.01%00&lat=25.43", 422, "lon"),
+    ("GET", "/open311/v2/requests.json?service_code=%00", 400, "service_code"),
+    ("GET", "/ogc/collections/cases/items/%C2%B2", 404, None),
+    ("GET", "/open311/v2/requests/%C2%B2.json", 404, None),
+    ("GET", "/open311/v2/requests.json?service_request_id=%C2%B2", 400, None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "status", "param"), HOSTILE)
+def test_hostile_values_are_refused_plainly(
+    env: Env,  # noqa: F811
+    method: str,
+    path: str,
+    status: int,
+    param: str | None,
+) -> None:
+    r = httpx.request(method, env.url(path), headers=env.h("dispatcher"))
+    assert r.status_code == status, r.text
+    if param is not None and not path.startswith("/open311"):
+        assert r.json()["parameter"] == param
+
+
+def test_a_nul_in_a_new_case_is_refused_and_never_logged(env: Env) -> None:  # noqa: F811
+    with env.engine.connect() as conn:
+        before = conn.execute(sa.text("SELECT count(*) FROM cases")).scalar_one()
+    body = {
+        "category": "waterlogging",
+        "title": "积水\u0000严重",
+        "location": {"lon": INSIDE[0], "lat": INSIDE[1]},
+        "reporter": {"name": "毒药测试", "phone": "137-0000-9999"},
+    }
+    r = httpx.post(env.url("/api/v1/cases"), json=body, headers=env.h("dispatcher"))
+    assert r.status_code == 422 and "U+0000" in r.json()["detail"], r.text
+    body["category"] = "water\u0000logging"
+    body["title"] = "积水"
+    r = httpx.post(env.url("/api/v1/cases"), json=body, headers=env.h("dispatcher"))
+    assert r.status_code == 422 and "category" in r.json()["detail"], r.text
+    r = httpx.post(
+        env.url("/api/v1/cases/1/actions"),
+        json={"action": "register"},
+        headers={**env.h("dispatcher"), "If-Match": '"²"'.encode()},
+    )
+    assert r.status_code == 428, r.text
+    with env.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM cases")).scalar_one() == before
+    log = env.server.logs()
+    assert "毒药测试" not in log and "137-0000-9999" not in log

@@ -23,6 +23,7 @@ from gis.cases.intake import NewCase
 from gis.cases.lifecycle import OPEN
 from gis.cases.read import CaseFilter
 from gis.errors import InvalidInput, NotAuthenticated, NotFound
+from gis.registry.codes import is_digits
 from gis.registry.vocab import CASE_STATUSES
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
@@ -154,7 +155,7 @@ async def list_requests(
     if service_request_id:
         ids = []
         for part in service_request_id.split(",")[:100]:
-            if not part.strip().isdigit():
+            if not is_digits(part.strip(), 18):
                 raise InvalidInput(f"service_request_id {part[:20]!r} is not a request id")
             ids.append(int(part))
 
@@ -184,7 +185,7 @@ async def get_request(
     request_id: str, engine: EngineDep, token: TokenDep, api_key: str | None = None
 ) -> Any:
     actor = await actor_for(engine, api_key or token)
-    if not request_id.isdigit() or len(request_id) > 18:
+    if not is_digits(request_id, 18):
         raise NotFound(f"no request {request_id[:20]!r}")
     case = await in_tx(engine, lambda c: read.get_case(c, int(request_id), actor))
     return [_service_request(case)]

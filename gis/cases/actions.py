@@ -15,6 +15,7 @@ from gis.cases.read import get_case
 from gis.cases.sql import CASES
 from gis.cases.text import MAX_NOTE, text
 from gis.errors import NotFound, PreconditionRequired, StaleVersion
+from gis.registry.codes import is_digits
 
 
 def parse_version(if_match: str | None) -> int:
@@ -24,7 +25,7 @@ def parse_version(if_match: str | None) -> int:
             "send If-Match with the case's ETag (its version), as GET /api/v1/cases/{id} gave it"
         )
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 9:
+    if not is_digits(text, 9):
         raise PreconditionRequired(
             f'If-Match {if_match[:40]!r} is not a case version: send the ETag, e.g. "3"'
         )

@@ -43,8 +43,9 @@ class NewCase:
 
 def check_new_case(conn: Connection, new: NewCase) -> tuple[float, float, dict[str, Any]]:
     """Validate a new case; its lon/lat in EPSG:4326 and category row, or InvalidInput."""
+    category = text("category", new.category, 40, required=True)
     cat = (
-        conn.execute(sa.text("SELECT * FROM case_categories WHERE code = :c"), {"c": new.category})
+        conn.execute(sa.text("SELECT * FROM case_categories WHERE code = :c"), {"c": category})
         .mappings()
         .first()
     )

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import re
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters (all but tab and line breaks): never part of a value OneMap stores."""
+
+
+def is_digits(text: str, max_len: int) -> bool:
+    """Whether `text` is 1 to max_len ASCII digits ('²' and '٣' are digits to str.isdigit)."""
+    return 0 < len(text) <= max_len and text.isascii() and text.isdigit()
+
+
 # Each level's code length and the level of its parent.
 LENGTH = {"district": 12, "town": 12, "village": 12, "grid": 15, "unit": 18}
 PARENT_LEVEL = {
