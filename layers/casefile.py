@@ -9,13 +9,26 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from gis.access.policy import HIDDEN, visibility
+from gis.cases.sql import CASES
+
 COLUMNS = (
     "id", "category", "category_label", "major_label", "title", "description", "status",
     "address", "lon", "lat", "grid_code", "grid_name", "unit_code", "unit_name",
     "reported_at", "respond_by", "close_by", "responded_at", "closed_at", "overdue",
     "closed_on_time", "source",
 )  # fmt: skip
-PERSONAL_COLUMNS = ("reporter_name", "reporter_phone", "grid_leader_name", "grid_leader_phone")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell starting so is a formula to a spreadsheet
+
+
+def personal_columns(role: str) -> list[str]:
+    """The cases layer's personal fields that `role` may see (the access policy)."""
+    return [f.name for f in CASES.fields if f.personal and visibility(CASES, f, role) != HIDDEN]
+
+
+def _cell(value: Any) -> Any:
+    """A value safe to open in Excel: text that would start a formula is quoted with '."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA) else value
 
 
 def flat(case: dict[str, Any]) -> dict[str, Any]:
@@ -37,13 +50,13 @@ def flat(case: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def to_csv(cases: Iterable[dict[str, Any]], personal: bool) -> bytes:
-    """CSV of the case views; `personal`: whether the reader's views carry personal columns."""
+def to_csv(cases: Iterable[dict[str, Any]], role: str) -> bytes:
+    """CSV of the case views as `role` sees them (personal columns as the policy allows)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, [*COLUMNS, *(PERSONAL_COLUMNS if personal else ())])
+    writer = csv.DictWriter(out, [*COLUMNS, *personal_columns(role)])
     writer.writeheader()
     for case in cases:
-        writer.writerow(flat(case))
+        writer.writerow({k: _cell(v) for k, v in flat(case).items()})
     return ("\ufeff" + out.getvalue()).encode()
 
 

@@ -366,3 +366,13 @@ def test_a_nul_in_a_new_case_is_refused_and_never_logged(env: Env) -> None:  # n
         assert conn.execute(sa.text("SELECT count(*) FROM cases")).scalar_one() == before
     log = env.server.logs()
     assert "毒药测试" not in log and "137-0000-9999" not in log
+
+
+def test_the_csv_export_quotes_what_a_spreadsheet_would_run(env: Env) -> None:  # noqa: F811
+    title = '=HYPERLINK("http://example.invalid","点我")'
+    cid = env.new_case(title=title)["id"]
+    r = httpx.get(env.url(f"/api/v1/cases?grid={env.grid}&f=csv"), headers=env.h("dispatcher"))
+    rows = {int(row["id"]): row for row in csv.DictReader(io.StringIO(r.text.lstrip("\ufeff")))}
+    assert rows[cid]["title"] == "'" + title
+    r = httpx.get(env.url(f"/api/v1/cases/{cid}"), headers=env.h("dispatcher"))
+    assert r.json()["title"] == title  # only the spreadsheet file is quoted

@@ -46,7 +46,7 @@ def act(
     scope, binds = scope_sql(CASES, actor)
     row = conn.execute(
         sa.text(
-            "SELECT t.status, t.version FROM cases t LEFT JOIN grids g ON g.id = t.grid_id "
+            f"SELECT t.status, t.version FROM {CASES.source} "
             f"WHERE t.id = :id AND {scope} FOR UPDATE OF t"
         ),
         {"id": case_id, **binds},

@@ -140,9 +140,9 @@ def duplicates(conn: Connection, case_id: int, actor: Actor) -> list[dict[str, A
             WITH me AS (SELECT id, category, geom FROM cases WHERE id = :id)
             SELECT t.id, t.title, t.status, t.reported_at,
                    ST_Distance(t.geom::geography, me.geom::geography) AS distance_m
-              FROM me JOIN cases t ON t.category = me.category AND t.id <> me.id
-              LEFT JOIN grids g ON g.id = t.grid_id
-             WHERE t.geom && ST_Expand(me.geom, 0.001)
+              FROM me CROSS JOIN {CASES.source}
+             WHERE t.category = me.category AND t.id <> me.id
+               AND t.geom && ST_Expand(me.geom, 0.001)
                AND ST_DWithin(t.geom::geography, me.geom::geography, :r)
                AND t.status IN ({OPEN_SQL})
                AND t.reported_at > now() - :days * interval '1 day'

@@ -51,7 +51,8 @@ def next_status(status: str, action: str, role: str) -> str:
     if act is None:
         raise IllegalTransition(f"unknown action {action[:40]!r}: use one of {', '.join(ACTIONS)}")
     if status not in act.from_:
-        here = allowed(status, role) or allowed(status, DISPATCHER)
+        # what this role may do now; for a role that may do nothing, what a dispatcher may
+        here = allowed(status, role) if role in HANDLERS else allowed(status, DISPATCHER)
         raise IllegalTransition(
             f"cannot {action} a case that is {status}: {action} applies to "
             f"{' or '.join(act.from_)} cases; allowed now: {', '.join(here) or 'nothing (final)'}"

@@ -55,9 +55,11 @@ def case_json(row: Any, actor: Actor) -> dict[str, Any]:
         "closed_on_time": r["closed_on_time"],
         "allowed_actions": allowed(r["status"], actor.role),
     }
-    if _shown("reporter_name", actor):
+    if _shown("reporter_name", actor) or _shown("reporter_phone", actor):
         out["reporter"] = {"name": r["reporter_name"], "phone": r["reporter_phone"]}
-    if out["grid"] is not None and _shown("grid_leader_name", actor):
+    if out["grid"] is not None and (
+        _shown("grid_leader_name", actor) or _shown("grid_leader_phone", actor)
+    ):
         out["grid"]["leader"] = {"name": r["grid_leader_name"], "phone": r["grid_leader_phone"]}
     return out
 

@@ -232,7 +232,8 @@ class OwnerIndex:
             "lon": lon,
             "lat": lat,
             "status": "inside",
-            **chain,
+            # copies: a caller that adds to an entry (a leader, say) must not change the cache
+            **{level: dict(named) if named else named for level, named in chain.items()},
             "on_boundary": len(grids) > 1,
             "distance_m": None,
         }

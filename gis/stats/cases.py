@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.cases.sql import CLOSE_BY, OPEN_SQL, OVERDUE
+from gis.cases.sql import CLOSE_BY, FROM, OPEN_SQL, OVERDUE
 from gis.errors import InvalidInput
 
 
@@ -54,10 +54,8 @@ def stats(
                    count(*) FILTER (WHERE t.closed_at IS NOT NULL) AS closed,
                    count(*) FILTER (WHERE t.closed_at IS NOT NULL AND t.closed_at <= {CLOSE_BY})
                        AS closed_on_time
-              FROM cases t
-              JOIN case_categories cc ON cc.code = t.category
-              JOIN grids g ON g.id = t.grid_id
-             WHERE t.reported_at >= :since {"AND t.reported_at < :until" if until else ""}
+              {FROM}
+             WHERE g.id IS NOT NULL AND t.reported_at >= :since {"AND t.reported_at < :until" if until else ""}
              GROUP BY 1
              ORDER BY 1
             """
