@@ -25,6 +25,10 @@ class ClusterError(OneMapError):
     """The project-local PostgreSQL cluster could not be managed."""
 
 
+class BackupFailed(ClusterError):
+    """pg_dump or pg_restore refused; nothing was changed."""
+
+
 class InvalidCRS(OneMapError):
     """A coordinate reference system name that OneMap does not know."""
 

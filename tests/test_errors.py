@@ -342,6 +342,7 @@ def test_the_status_of_every_domain_error() -> None:
     expected = {
         "DatabaseUnavailable": 503,
         "ClusterError": 503,
+        "BackupFailed": 503,
         "InvalidCRS": 422,
         "UnknownLayer": 404,
         "InvalidInput": 422,

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from api.cli import categories, data, db, demo, locate, serve, users
+from api.cli import backup, categories, data, db, demo, locate, serve, users
 from gis.errors import OneMapError
 
 
@@ -39,5 +39,7 @@ for _command in (
     data.rejoin_cmd,
     locate.locate_cmd,
     serve.serve,
+    backup.backup_cmd,
+    backup.restore_cmd,
 ):
     main.add_command(_command)
