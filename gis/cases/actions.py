@@ -3,6 +3,7 @@ append-only history row per change."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,19 +18,32 @@ from gis.cases.text import MAX_NOTE, text
 from gis.errors import NotFound, PreconditionRequired, StaleVersion
 from gis.registry.codes import is_digits
 
+ETAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')  # RFC 9110 entity-tag
+ANY = "*"
 
-def parse_version(if_match: str | None) -> int:
-    """The case version in an If-Match header ("3", W/"3" or 3)."""
+
+def parse_if_match(if_match: str | None) -> list[str]:
+    """The entity tags of an If-Match header (RFC 9110 §13.1.1), ["*"] for any; a weak tag
+    ("W/...") is kept with its prefix, since If-Match compares strongly and it never matches.
+    A bare version (3) is taken as "3" for hand-typed requests."""
     if if_match is None or not if_match.strip():
         raise PreconditionRequired(
             "send If-Match with the case's ETag (its version), as GET /api/v1/cases/{id} gave it"
         )
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not is_digits(text, 9):
-        raise PreconditionRequired(
-            f'If-Match {if_match[:40]!r} is not a case version: send the ETag, e.g. "3"'
-        )
-    return int(text)
+    raw = if_match.strip()
+    if raw == ANY:
+        return [ANY]
+    if is_digits(raw, 9):
+        return [raw]
+    tags = []
+    for part in raw.split(","):
+        m = ETAG.fullmatch(part)
+        if m is None:
+            raise PreconditionRequired(
+                f'If-Match {if_match[:40]!r} is not a case version: send the ETag, e.g. "3"'
+            )
+        tags.append(("W/" if m.group(1) else "") + m.group(2))
+    return tags
 
 
 def act(
@@ -41,7 +55,7 @@ def act(
     if_match: str | None,
 ) -> dict[str, Any]:
     """Take `action` on a case at the version the caller saw; one history row per change."""
-    version = parse_version(if_match)
+    tags = parse_if_match(if_match)
     note = text("note", note, MAX_NOTE)
     scope, binds = scope_sql(CASES, actor)
     row = conn.execute(
@@ -54,10 +68,15 @@ def act(
     if row is None:
         raise NotFound(f"no case {case_id} that you may see")
     status, current = row
-    if current != version:
+    if ANY not in tags and str(current) not in tags:
+        weak = (
+            " (If-Match compares strongly: send the ETag without W/)"
+            if any(t.startswith("W/") for t in tags)
+            else ""
+        )
         raise StaleVersion(
-            f"case {case_id} is at version {current}, not {version}: someone changed it; "
-            "GET it again and decide anew"
+            f"case {case_id} is at version {current}, not {', '.join(tags)[:60]}: someone "
+            f"changed it; GET it again and decide anew{weak}"
         )
     to = next_status(status, action, actor.role)
     conn.execute(
