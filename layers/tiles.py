@@ -224,6 +224,9 @@ def tile_key(
     return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
 
 
+ENTRY_BYTES = 200  # a cached tile's key and bookkeeping: empty tiles count too
+
+
 class TileCache:
     """An in-process LRU of tile bodies bounded in bytes; keys carry data versions, so a
     changed layer misses and stale entries age out."""
@@ -245,10 +248,10 @@ class TileCache:
             if key in self._items:
                 return
             self._items[key] = body
-            self.size += len(body)
+            self.size += len(body) + ENTRY_BYTES
             while self.size > self.max_bytes and self._items:
                 _, old = self._items.popitem(last=False)
-                self.size -= len(old)
+                self.size -= len(old) + ENTRY_BYTES
 
 
 CACHE = TileCache()

@@ -385,3 +385,14 @@ def test_geojson_tiles_unclipped_for_leaflet(demo_server: ServerProcess) -> None
 
     assert max_lon(clipped) <= east + pad + 1e-6 < max_lon(whole)
     assert httpx.get(base + "?clip=maybe").status_code == 422
+
+
+def test_the_tile_cache_is_bounded_even_by_empty_tiles() -> None:
+    from layers.tiles import TileCache
+
+    cache = TileCache(max_bytes=20_000)
+    for i in range(10_000):
+        cache.put(f"empty-{i}", b"")
+    assert 0 < len(cache._items) <= 100  # 20,000 bytes at 200 a key, at most
+    cache.put("big", b"x" * 15_000)
+    assert cache.get("big") == b"x" * 15_000 and len(cache._items) <= 25
