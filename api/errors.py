@@ -33,6 +33,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from gis.errors import (
@@ -53,6 +54,9 @@ from gis.errors import (
     TileOutOfRange,
     UnknownLayer,
 )
+
+DOWN = "the database is not answering; try again in a few seconds"
+RETRY_AFTER_S = "2"  # seconds: the service resumes by itself once the database is back
 
 # The HTTP status of each domain error, written once (a subclass not listed takes its base's).
 STATUS: dict[type[OneMapError], int] = {
@@ -205,6 +209,8 @@ def encode(problem: Problem, path: str) -> tuple[int, dict[str, str], bytes]:
     headers = {**problem.headers, "Content-Type": MEDIA[front]}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        headers.setdefault("Retry-After", RETRY_AFTER_S)
     if front == "open311":
         return status, headers, _dumps([{"code": status, "description": problem.detail}])
     if front == "ogc":
@@ -247,6 +253,13 @@ def install(app: FastAPI) -> None:
         detail = "an unexpected error; it is logged on the server, please report it"
         return respond(_http(500, detail), request)
 
+    async def database_down(request: Request, exc: Exception) -> Response:
+        # The database refused a connection or went away mid-statement: a 503 the client may
+        # retry (Retry-After), never a 500; the statement's values are not in the message.
+        return respond(of_domain(DatabaseUnavailable(DOWN)), request)
+
+    for lost in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
+        app.add_exception_handler(lost, database_down)
     app.add_exception_handler(OneMapError, domain)
     app.add_exception_handler(HTTPException, http)
     app.add_exception_handler(RequestValidationError, validation)

@@ -427,3 +427,25 @@ def test_docs_offer_authorize_and_render_every_operation(
     paths = httpx.get(demo_server.base + "/openapi.json").json()["paths"]
     assert operations == sum(len(item) for item in paths.values())
     assert errors == []
+
+
+def test_a_database_that_does_not_answer_is_a_503_to_retry() -> None:
+    """A server whose database is down answers 503 with Retry-After and a problem body on
+    every front, and keeps answering what needs no database."""
+    from tests.helpers import free_port
+
+    srv = ServerProcess(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none")
+    try:
+        for path, media in (
+            ("/api/v1/cases/counts", "application/problem+json"),
+            ("/api/v1/cases/stats", "application/problem+json"),
+            ("/ogc/collections/grids/items", "application/json"),
+            ("/open311/v2/services.json", "application/json"),
+        ):
+            r = httpx.get(srv.base + path, timeout=30)
+            assert r.status_code == 503, (path, r.text)
+            assert r.headers["retry-after"] == "2" and r.headers["content-type"] == media
+            assert "try again" in r.text
+        assert httpx.get(srv.base + "/livez").status_code == 200
+    finally:
+        srv.stop()
