@@ -10,14 +10,25 @@ from sqlalchemy.engine import Connection
 
 from gis.access.roles import GRID_BOUND, USER_ROLES, Actor
 from gis.errors import InvalidInput, NotAuthenticated
+from gis.store.settings import get_settings
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_user(conn: Connection, name: str, role: str, grid_code: str | None = None) -> str:
-    """Create a user (or give an existing one a new token); the new token, shown once."""
+def add_user(
+    conn: Connection,
+    name: str,
+    role: str,
+    grid_code: str | None = None,
+    hours: float | None = None,
+) -> str:
+    """Create a user (or give an existing one a new token, valid for `hours`, by default the
+    settings' token_hours); the new token, shown once."""
+    hours = get_settings().token_hours if hours is None else hours
+    if not 0 < hours <= 24 * 366:
+        raise InvalidInput(f"a token is valid for 0 to 8784 hours (a year), not {hours}")
     if role not in USER_ROLES:
         raise InvalidInput(f"unknown role {role!r}: use one of {', '.join(USER_ROLES)}")
     if (role in GRID_BOUND) != (grid_code is not None):
@@ -38,13 +49,15 @@ def add_user(conn: Connection, name: str, role: str, grid_code: str | None = Non
     conn.execute(
         sa.text(
             """
-            INSERT INTO users (name, role, grid_code, token_hash) VALUES (:n, :r, :g, :h)
+            INSERT INTO users (name, role, grid_code, token_hash, expires_at)
+            VALUES (:n, :r, :g, :h, now() + :hours * interval '1 hour')
             ON CONFLICT (name) DO UPDATE
                SET role = excluded.role, grid_code = excluded.grid_code,
-                   token_hash = excluded.token_hash, disabled = false
+                   token_hash = excluded.token_hash, expires_at = excluded.expires_at,
+                   disabled = false
             """
         ),
-        {"n": name.strip(), "r": role, "g": grid_code, "h": token_hash(token)},
+        {"n": name.strip(), "r": role, "g": grid_code, "h": token_hash(token), "hours": hours},
     )
     return token
 
@@ -60,11 +73,19 @@ def authenticate(conn: Connection, token: str) -> Actor:
     if not token or len(token) > 200:
         raise NotAuthenticated("the token is empty or too long: send Authorization: Bearer TOKEN")
     row = conn.execute(
-        sa.text("SELECT name, role, grid_code, disabled FROM users WHERE token_hash = :h"),
+        sa.text(
+            "SELECT name, role, grid_code, disabled, expires_at <= now() AS expired, "
+            "expires_at FROM users WHERE token_hash = :h"
+        ),
         {"h": token_hash(token)},
     ).first()
     if row is None:
         raise NotAuthenticated("unknown token: ask an admin for one (onemap users add)")
     if row.disabled:
         raise NotAuthenticated(f"the token of user {row.name!r} is disabled")
+    if row.expired:
+        raise NotAuthenticated(
+            f"the token of user {row.name!r} expired at {row.expires_at:%Y-%m-%d %H:%M %Z}: "
+            "ask an admin for a new one (onemap users add)"
+        )
     return Actor(row.name, row.role, row.grid_code)

@@ -276,6 +276,9 @@ class User(Base):
         DateTime(timezone=True), server_default=text("now()")
     )
     disabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    expires_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
 
 
 class CaseHistory(Base):

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     seed: int = 20240917
     """Seed of the demo city generator."""
     extent_margin_m: float = 5000.0
+    token_hours: float = 12.0
+    """How long a new token is valid (`onemap users add --hours` overrides it)."""
     """How far outside the loaded districts a coordinate may fall before it is refused."""
 
 
