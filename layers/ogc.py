@@ -7,14 +7,14 @@ in api/routes/ogc.py call them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 from sqlalchemy.engine import Connection
 
-from gis.access.policy import scope_sql
+from gis.access.policy import may_read_features, scope_sql
 from gis.access.roles import PUBLIC, Actor
 from gis.registry.layers import LAYERS, get_layer
 from gis.registry.model import Layer
@@ -86,6 +86,15 @@ def collection(
     if bbox is not None:
         extent["spatial"] = {"bbox": [list(bbox)], "crs": CRS84}
     if times is not None:
+        if not may_read_features(layer, PUBLIC):
+            # collection documents are public: where the public reads no feature, the first and
+            # last times are given to the day, so they cannot date a single case
+            start, end = (t.astimezone(UTC) for t in times)
+            day = timedelta(days=1)
+            times = (
+                start.replace(hour=0, minute=0, second=0, microsecond=0),
+                end.replace(hour=0, minute=0, second=0, microsecond=0) + day,
+            )
         extent["temporal"] = {
             "interval": [[t.astimezone(UTC).isoformat().replace("+00:00", "Z") for t in times]],
             "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
