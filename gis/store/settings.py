@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +30,11 @@ class Settings(BaseSettings):
     """Seed of the demo city generator."""
     extent_margin_m: float = 5000.0
     """How far outside the loaded districts a coordinate may fall before it is refused."""
+    basemap_url: str | None = None
+    """An optional basemap tile URL template ({z}/{x}/{y}) on an intranet mirror; none by default."""
+    basemap_crs: Literal["WGS84", "GCJ02"] = "WGS84"
+    """The basemap's datum: GCJ02 for AMap/Tencent-style tiles (the overlays are shifted)."""
+    basemap_attribution: str | None = None
 
 
 @lru_cache(maxsize=1)
