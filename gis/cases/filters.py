@@ -26,6 +26,8 @@ DEFAULT_SORT = "-id"  # newest first
 
 def query_text(param: str, value: str | None, required: bool = False) -> str | None:
     """Free text to search by: trimmed, at most MAX_QUERY characters, no control characters."""
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value or ""):
+        raise BadParameter(param, "control characters are not allowed: send plain text")
     text = (value or "").strip()
     if not text:
         if required:
@@ -33,8 +35,6 @@ def query_text(param: str, value: str | None, required: bool = False) -> str | N
         return None
     if len(text) > MAX_QUERY:
         raise BadParameter(param, f"{len(text)} characters: at most {MAX_QUERY}")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
-        raise BadParameter(param, "control characters are not allowed: send plain text")
     return text
 
 
