@@ -83,6 +83,7 @@ def _number(q: Any, name: str, low: float | None = None, high: float | None = No
         },
     },
     openapi_extra={
+        "security": [{}],  # after the bearer scheme: a token is optional (it adds leaders)
         "parameters": [
             {
                 "name": "lon",
