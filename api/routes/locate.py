@@ -124,7 +124,7 @@ def _number(q: Any, name: str, low: float | None = None, high: float | None = No
                 "description": "snap distance in metres",
                 "schema": {"type": "number", "minimum": 0, "maximum": 1000, "default": 50},
             },
-        ]
+        ],
     },
 )
 async def locate_one(request: Request, actor: ActorDep, engine: EngineDep) -> Response:
