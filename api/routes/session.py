@@ -6,14 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from api.auth import SESSION_COOKIE, ActorDep
+from api.auth import SESSION_COOKIE, ActorDep, actor_for
 from api.deps import EngineDep
 from gis.access.roles import Actor
-from gis.access.users import authenticate
 
 router = APIRouter(prefix="/api/v1/session", tags=["session"])
 
@@ -40,13 +38,10 @@ def _set_cookie(response: Response, request: Request, value: str, max_age: int |
 
 @router.post("", summary="Sign in: check a token and keep it in a session cookie")
 async def sign_in(body: SignIn, request: Request, engine: EngineDep) -> JSONResponse:
-    def check() -> Actor:
-        with engine.connect() as conn:
-            return authenticate(conn, body.token.strip())
-
-    actor = await run_in_threadpool(check)
+    token = body.token.strip()
+    actor = await actor_for(engine, token)  # an empty token is a 401, never the public
     response = JSONResponse(_who(actor), headers={"Cache-Control": "no-store"})
-    _set_cookie(response, request, body.token.strip(), None)
+    _set_cookie(response, request, token, None)
     return response
 
 
