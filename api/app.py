@@ -12,7 +12,19 @@ from api import error_docs, errors
 from api.events import CASES
 from api.guard import ControlCharacters
 from api.hotpaths import HotPaths
-from api.routes import cases, docs, health, locate, map, ogc, open311, problems, tiles
+from api.routes import (
+    cases,
+    console,
+    docs,
+    health,
+    locate,
+    map,
+    ogc,
+    open311,
+    problems,
+    session,
+    tiles,
+)
 
 PLAN_CHECK_S = 1.0  # how often a worker checks whether the grid plan changed
 
@@ -64,6 +76,8 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(map.router)
     app.include_router(locate.router)
+    app.include_router(session.router)
+    app.include_router(console.router)  # before cases: /cases/lifecycle is no case id
     app.include_router(cases.router)
     app.include_router(ogc.router)
     app.include_router(open311.router)

@@ -1,5 +1,6 @@
-"""Who is calling: a bearer token (Authorization: Bearer TOKEN) becomes an Actor; none is
-the public. Tokens are looked up by their SHA-256 (gis/access/users.py) and never logged."""
+"""Who is calling: a bearer token (Authorization: Bearer TOKEN), else the session cookie the
+console signs in with (POST /api/v1/session), becomes an Actor; neither is the public. Tokens
+are looked up by their SHA-256 (gis/access/users.py) and never logged."""
 
 from __future__ import annotations
 
@@ -39,6 +40,14 @@ async def bearer(
 
 TokenDep = Annotated[str | None, Depends(bearer)]
 
+SESSION_COOKIE = "onemap_session"
+"""The console's session cookie: the token itself, HttpOnly and SameSite=Strict."""
+
+
+def session_token(request: Request) -> str | None:
+    """The session cookie's token, None without one."""
+    return request.cookies.get(SESSION_COOKIE) or None
+
 
 async def actor_for(engine: Engine, token: str | None) -> Actor:
     """The actor holding `token`; the public for None."""
@@ -52,8 +61,19 @@ async def actor_for(engine: Engine, token: str | None) -> Actor:
     return await run_in_threadpool(lookup)
 
 
-async def current_actor(engine: EngineDep, token: TokenDep) -> Actor:
-    return await actor_for(engine, token)
+async def current_actor(request: Request, engine: EngineDep, token: TokenDep) -> Actor:
+    """The bearer token's actor, else the session cookie's, else the public."""
+    if token is not None:
+        return await actor_for(engine, token)
+    cookie = session_token(request)
+    if cookie is None:
+        return PUBLIC
+    try:
+        return await actor_for(engine, cookie)
+    except NotAuthenticated as exc:
+        raise NotAuthenticated(
+            f"your session has ended ({exc}): sign in again (POST /api/v1/session)"
+        ) from None
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

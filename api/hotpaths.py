@@ -6,7 +6,7 @@ req/s on 2 cores; the answer itself takes ~40 µs. This layer answers it from
 the same function the FastAPI route uses, so the route stays the documented one and the
 answers are identical: a domain error is rendered by api/errors.py, as FastAPI's handler
 would; everything else, and any request this layer cannot answer cleanly (another exception,
-a HEAD, a method other than GET), goes to FastAPI unchanged.
+a HEAD, a method other than GET, a signed-in caller), goes to FastAPI unchanged.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
+from api.auth import SESSION_COOKIE
 from api.routes.locate import locate_answer
 from gis.errors import OneMapError
 
@@ -29,6 +30,15 @@ HOT: dict[str, Answer] = {"/api/v1/locate": locate_answer}
 _HEADERS = [(b"content-type", b"application/json")]
 
 
+def _signed_in(scope: Scope) -> bool:
+    """Whether the request carries a token (a bearer or the session cookie): its answer
+    depends on who asks, so FastAPI's route (with the access policy) gives it."""
+    for name, value in scope["headers"]:
+        if name == b"authorization" or (name == b"cookie" and SESSION_COOKIE.encode() in value):
+            return True
+    return False
+
+
 class HotPaths:
     """ASGI middleware: answer HOT paths directly, pass everything else on."""
 
@@ -38,7 +48,7 @@ class HotPaths:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         answer = self.hot.get(scope.get("path", "")) if scope["type"] == "http" else None
-        if answer is None or scope["method"] != "GET":
+        if answer is None or scope["method"] != "GET" or _signed_in(scope):
             await self.app(scope, receive, send)
             return
         query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)

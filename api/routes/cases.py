@@ -19,9 +19,9 @@ from api.events import CASES
 from gis.access.policy import in_scope, scope_sql
 from gis.access.roles import Actor
 from gis.cases import actions, intake, read
+from gis.cases.filters import DEFAULT_SORT, MAX_QUERY, SORTS, CaseFilter
 from gis.cases.intake import NewCase
 from gis.cases.lifecycle import ACTIONS
-from gis.cases.read import CaseFilter
 from gis.cases.sql import CASES as CASE_LAYER
 from gis.errors import InvalidInput
 from gis.registry.vocab import CASE_STATUSES
@@ -139,17 +139,31 @@ def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     return None if raw is None else parse_bbox(raw)
 
 
-@router.get("", summary="Cases you may see, filtered and paged (newest first)")
+@router.get("", summary="Cases you may see, filtered, sorted and paged (newest first)")
 async def list_cases(
     actor: ActorDep,
     engine: EngineDep,
-    status: str | None = Query(None, description=", ".join(CASE_STATUSES)),
-    category: str | None = None,
+    status: str | None = Query(
+        None, description="one or several of, comma-separated: " + ", ".join(CASE_STATUSES)
+    ),
+    category: str | None = Query(
+        None, description="one or several category codes, comma-separated"
+    ),
     grid: str | None = Query(None, description="grid code", max_length=15),
+    village: str | None = Query(None, description="12-digit village code", max_length=12),
+    town: str | None = Query(None, description="12-digit town code", max_length=12),
+    district: str | None = Query(None, description="12-digit district code", max_length=12),
+    open: bool | None = Query(None, description="true: the open stages; false: the others"),
     overdue: bool | None = None,
+    q: str | None = Query(
+        None,
+        description=f"text in the title, description or address (a number: also the id); "
+        f"at most {MAX_QUERY} characters",
+    ),
     bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat"),
     reported_after: datetime | None = None,
     reported_before: datetime | None = None,
+    sort: str = Query(DEFAULT_SORT, description=f"one of {', '.join(SORTS)} (-: descending)"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     fmt: Literal["json", "csv", "geojson"] = Query(
@@ -158,16 +172,20 @@ async def list_cases(
         description=f"json (a page), or csv / geojson: every matching case, at most {EXPORT_MAX:,}",
     ),
 ) -> Any:
-    if status is not None and status not in CASE_STATUSES:
-        raise InvalidInput(f"unknown status {status[:30]!r}: use one of {', '.join(CASE_STATUSES)}")
     f = CaseFilter(
         status=status,
         category=category,
         grid=grid,
+        village=village,
+        town=town,
+        district=district,
+        open=open,
         overdue=overdue,
+        q=q,
         bbox=_bbox(bbox),
         reported_after=reported_after,
         reported_before=reported_before,
+        sort=sort,
         limit=limit if fmt == "json" else EXPORT_MAX,
         offset=offset if fmt == "json" else 0,
     )

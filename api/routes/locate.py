@@ -1,4 +1,5 @@
-"""GET and POST /api/v1/locate: which grid and unit own a point, or many."""
+"""GET and POST /api/v1/locate: which grid and unit own a point, or many; a signed-in
+caller's single answer also carries the grid's and unit's leaders as the policy shows them."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
+from api.auth import ActorDep
 from api.deps import EngineDep
 from gis.crs.systems import InputCRS, is_lonlat, parse_crs
 from gis.errors import BadParameter, InvalidCRS, OutsideCoverage
 from gis.owners.cache import cached_plan_index, owner_index, plan_index
+from gis.owners.leaders import leaders_shown, with_leaders
 from gis.owners.model import DEFAULT_TOLERANCE_M
 from gis.owners.pointcheck import cached_extent, check_points
 from gis.store.db import get_engine
@@ -80,6 +83,7 @@ def _number(q: Any, name: str, low: float | None = None, high: float | None = No
         },
     },
     openapi_extra={
+        "security": [{}],  # after the bearer scheme: a token is optional (it adds leaders)
         "parameters": [
             {
                 "name": "lon",
@@ -120,11 +124,24 @@ def _number(q: Any, name: str, low: float | None = None, high: float | None = No
                 "description": "snap distance in metres",
                 "schema": {"type": "number", "minimum": 0, "maximum": 1000, "default": 50},
             },
-        ]
+        ],
     },
 )
-async def locate_one(request: Request) -> Response:
-    return Response(await locate_answer(request.query_params), media_type="application/json")
+async def locate_one(request: Request, actor: ActorDep, engine: EngineDep) -> Response:
+    body = await locate_answer(request.query_params)
+    if not leaders_shown(actor.role):  # the public's answer, as the hot path gives it
+        return Response(body, media_type="application/json")
+    answer = orjson.loads(body)
+
+    def add_leaders() -> dict[str, Any]:
+        with engine.connect() as conn:
+            return with_leaders(conn, answer, actor.role)
+
+    return Response(
+        orjson.dumps(await run_in_threadpool(add_leaders)),
+        media_type="application/json",
+        headers={"Cache-Control": "private, no-store"},
+    )
 
 
 async def locate_answer(q: Mapping[str, str]) -> bytes:

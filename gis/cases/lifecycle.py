@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from gis.access.roles import DISPATCHER, DISPATCHERS, HANDLERS
 from gis.errors import Forbidden, IllegalTransition
+from gis.registry.vocab import CASE_STATUSES
 
 OPEN = ("reported", "registered", "dispatched", "in_progress", "responded")
 
@@ -63,3 +64,21 @@ def next_status(status: str, action: str, role: str) -> str:
             f"allowed for you now: {', '.join(allowed(status, role)) or 'nothing'}"
         )
     return act.to
+
+
+def describe() -> dict[str, list[dict[str, object]]]:
+    """The stages in lifecycle order with their labels, and every action: from which stages,
+    to which, by which roles (what a page needs so as never to hard-code them)."""
+    return {
+        "stages": [{"code": code, "label": label} for code, label in CASE_STATUSES.items()],
+        "actions": [
+            {
+                "name": a.name,
+                "label": a.label,
+                "from": list(a.from_),
+                "to": a.to,
+                "roles": list(a.roles),
+            }
+            for a in ACTIONS.values()
+        ],
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +10,13 @@ from sqlalchemy.engine import Connection
 
 from gis.access.policy import HIDDEN, scope_sql, visibility
 from gis.access.roles import Actor
+from gis.cases.filters import CaseFilter, order_sql, where_sql
 from gis.cases.lifecycle import allowed
-from gis.cases.sql import CASES, FROM, OPEN_SQL, OVERDUE, select
+from gis.cases.sql import CASES, FROM, select
 from gis.errors import NotFound
+from gis.registry.vocab import CASE_STATUSES
+
+__all__ = ["CaseFilter", "case_json", "categories", "get_case", "history", "list_cases"]
 
 
 def iso(v: datetime | None) -> str | None:
@@ -22,6 +25,10 @@ def iso(v: datetime | None) -> str | None:
 
 def _shown(name: str, actor: Actor) -> bool:
     return visibility(CASES, CASES.field(name), actor.role) != HIDDEN
+
+
+def _area(code: str | None, name: str | None) -> dict[str, Any] | None:
+    return {"code": code, "name": name} if code else None
 
 
 def case_json(row: Any, actor: Actor) -> dict[str, Any]:
@@ -36,6 +43,7 @@ def case_json(row: Any, actor: Actor) -> dict[str, Any]:
         "title": r["title"],
         "description": r["description"],
         "status": r["status"],
+        "stage_label": CASE_STATUSES.get(r["status"]),
         "version": r["version"],
         "source": r["source"],
         "address": r["address"],
@@ -43,6 +51,8 @@ def case_json(row: Any, actor: Actor) -> dict[str, Any]:
         "lat": round(float(r["lat"]), 7),
         "grid": {"code": r["grid_code"], "name": r["grid_name"]} if r["grid_code"] else None,
         "unit": {"code": r["unit_code"], "name": r["unit_name"]} if r["unit_code"] else None,
+        "village": _area(r["village_code"], r["village_name"]),
+        "town": _area(r["town_code"], r["town_name"]),
         "on_boundary": r["on_boundary"],
         "snap_distance_m": r["snap_distance_m"],
         "reported_at": iso(r["reported_at"]),
@@ -74,53 +84,26 @@ def get_case(conn: Connection, case_id: int, actor: Actor) -> dict[str, Any]:
     return case_json(row, actor)
 
 
-@dataclass
-class CaseFilter:
-    status: str | None = None
-    category: str | None = None
-    grid: str | None = None
-    overdue: bool | None = None
-    open: bool | None = None  # True: the five open stages; False: closed, evaluated, cancelled
-    bbox: tuple[float, float, float, float] | None = None
-    reported_after: datetime | None = None
-    reported_before: datetime | None = None
-    limit: int = 100
-    offset: int = 0
-
-
 def list_cases(conn: Connection, f: CaseFilter, actor: Actor) -> tuple[list[dict[str, Any]], int]:
+    """A page of the cases `actor` may see that pass `f`, in its order, and how many pass."""
     scope, binds = scope_sql(CASES, actor)
-    where = [scope]
-    if f.status:
-        where.append("t.status = :status")
-        binds["status"] = f.status
-    if f.category:
-        where.append("t.category = :category")
-        binds["category"] = f.category
-    if f.grid:
-        where.append("g.code = :grid")
-        binds["grid"] = f.grid
-    if f.open is not None:
-        where.append(f"t.status {'' if f.open else 'NOT '}IN ({OPEN_SQL})")
-    if f.overdue is not None:
-        where.append(OVERDUE if f.overdue else f"NOT {OVERDUE}")
-    if f.bbox:
-        where.append("t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
-        binds.update(zip(("minx", "miny", "maxx", "maxy"), f.bbox, strict=True))
-    if f.reported_after:
-        where.append("t.reported_at >= :after")
-        binds["after"] = f.reported_after
-    if f.reported_before:
-        where.append("t.reported_at < :before")
-        binds["before"] = f.reported_before
-    cond = " AND ".join(where)
+    where, more = where_sql(f)
+    cond = " AND ".join([scope, *where])
+    order = order_sql(f.sort)
+    # The page's ids first (the sort needs no names), then the full rows of those ids only
+    # (an array: the rows are fetched by primary key, never by a scan of every case).
     rows = conn.execute(
-        sa.text(f"{select(actor.role)} WHERE {cond} ORDER BY t.id DESC LIMIT :lim OFFSET :off"),
-        {**binds, "lim": f.limit, "off": f.offset},
+        sa.text(
+            f"""{select(actor.role)}
+             WHERE t.id = ANY(ARRAY(SELECT t.id {FROM} WHERE {cond} ORDER BY {order}
+                                    LIMIT :lim OFFSET :off))
+             ORDER BY {order}"""
+        ),
+        {**binds, **more, "lim": f.limit, "off": f.offset},
     ).all()
     total = conn.execute(
         sa.text(f"SELECT count(*) {FROM} WHERE {cond}"),
-        binds,
+        {**binds, **more},
     ).scalar_one()
     return [case_json(r, actor) for r in rows], int(total)
 

@@ -1,4 +1,5 @@
-"""SQL fragments over cases (alias t, categories cc, grids g, units u): deadlines, overdue and
+"""SQL fragments over cases (alias t, categories cc, grids g, units u;
+the case row also villages rv and towns rt): deadlines, overdue and
 the row every case view reads. Module constants only, never request values."""
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ OVERDUE = f"""(t.status IN ({OPEN_SQL}) AND (now() > {CLOSE_BY}
     OR (t.responded_at IS NULL AND t.status IN ('reported', 'registered', 'dispatched')
         AND now() > {RESPOND_BY})))"""
 
+# The area code of each level a case's grid lies in: towns and districts follow from the
+# village code (12-digit statistical codes: county 6, town 9 digits, then zeros).
+AREA_CODE = {
+    "grid": "g.code",
+    "village": "g.village_code",
+    "town": "left(g.village_code, 9) || '000'",
+    "district": "left(g.village_code, 6) || '000000'",
+}
+
 CASES = get_layer("cases")
 FROM = f"""
   FROM {CASES.source}
@@ -34,6 +44,9 @@ SELECT t.id, t.category, cc.label AS category_label, cc.major, cc.major_label, t
        t.description, t.status, t.version, t.source, t.address, t.reported_at, t.updated_at,
        ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat, g.code AS grid_code, g.name AS grid_name,
        u.code AS unit_code, u.name AS unit_name, {personal},
+       g.village_code, rv.name AS village_name, rt.code AS town_code, rt.name AS town_name,
        t.on_boundary, t.snap_distance_m, t.responded_at, t.closed_at,
        {RESPOND_BY} AS respond_by, {CLOSE_BY} AS close_by, {OVERDUE} AS overdue,
-       t.closed_at <= {CLOSE_BY} AS closed_on_time {FROM}"""
+       t.closed_at <= {CLOSE_BY} AS closed_on_time {FROM}
+  LEFT JOIN regions rv ON rv.code = g.village_code
+  LEFT JOIN regions rt ON rt.code = {AREA_CODE["town"]}"""

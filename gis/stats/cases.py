@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.cases.sql import CLOSE_BY, FROM, OPEN_SQL, OVERDUE
+from gis.cases.sql import AREA_CODE, CLOSE_BY, FROM, OPEN_SQL, OVERDUE
 from gis.errors import InvalidInput
 
 
@@ -29,12 +29,7 @@ def counts_by_grid(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-STATS_LEVELS = {
-    "grid": "g.code",
-    "village": "g.village_code",
-    "town": "left(g.village_code, 9) || '000'",
-    "district": "left(g.village_code, 6) || '000000'",
-}
+STATS_LEVELS = AREA_CODE
 
 
 def stats(

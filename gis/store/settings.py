@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
     token_hours: float = 12.0
     """How long a new token is valid (`onemap users add --hours` overrides it)."""
     """How far outside the loaded districts a coordinate may fall before it is refused."""
+    basemap_url: str | None = None
+    """An optional basemap tile URL template ({z}/{x}/{y}) on an intranet mirror; none by default."""
+    basemap_crs: Literal["WGS84", "GCJ02"] = "WGS84"
+    """The basemap's datum: GCJ02 for AMap/Tencent-style tiles (the overlays are shifted)."""
+    basemap_attribution: str | None = None
 
 
 @lru_cache(maxsize=1)
