@@ -969,9 +969,10 @@ def test_on_time_statistics_per_grid_and_up(env: Env) -> None:
     for cid in (on_time, late):
         assert env.act(cid, "close").status_code == 200
     params = {"since": start.isoformat()}
+    h = env.h("dispatcher")  # a window of minutes: the public may not ask for one
     grid = {
         a["code"]: a
-        for a in httpx.get(env.url("/api/v1/cases/stats"), params=params).json()["areas"]
+        for a in httpx.get(env.url("/api/v1/cases/stats"), params=params, headers=h).json()["areas"]
     }
     mine = grid[env.grid]
     assert (mine["closed"], mine["closed_on_time"], mine["on_time_rate"]) == (2, 1, 0.5)
@@ -981,10 +982,51 @@ def test_on_time_statistics_per_grid_and_up(env: Env) -> None:
         ("town", env.grid[:9] + "000"),
         ("district", env.grid[:6] + "000000"),
     ):
-        up = httpx.get(env.url("/api/v1/cases/stats"), params={**params, "level": level}).json()
+        up = httpx.get(
+            env.url("/api/v1/cases/stats"), params={**params, "level": level}, headers=h
+        ).json()
         row = {a["code"]: a for a in up["areas"]}[code]
         assert row["closed"] >= 2 and row["closed_on_time"] >= 1
+    short = httpx.get(env.url("/api/v1/cases/stats"), params=params)  # the public
+    assert short.status_code == 422 and short.json()["parameter"] == "since"
+    assert "shorter than 7 days" in short.json()["detail"]
     bad = httpx.get(env.url("/api/v1/cases/stats"), params={"level": "planet"})
     assert bad.status_code == 422 and "unknown level 'planet'" in bad.text
     naive = httpx.get(env.url("/api/v1/cases/stats"), params={"since": "2026-01-01T00:00:00"})
     assert naive.status_code == 422 and "time zone" in naive.text
+
+
+def test_the_publics_statistics_withhold_small_counts(env: Env) -> None:
+    """k = 5: a count from 1 to 4 is withheld from the public (None, named in `withheld`);
+    signed-in readers get every figure. Oracle: the same counts by direct SQL."""
+    params = {"since": "2025-01-01T00:00:00Z", "until": "2026-12-31T00:00:00Z"}
+    with env.engine.connect() as conn:
+        want = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT g.code, count(*) FROM cases c JOIN grids g ON g.id = c.grid_id "
+                    "WHERE c.reported_at >= :s AND c.reported_at < :u GROUP BY g.code"
+                ),
+                {"s": params["since"], "u": params["until"]},
+            ).all()
+        )
+    public = {
+        a["code"]: a
+        for a in httpx.get(env.url("/api/v1/cases/stats"), params=params).json()["areas"]
+    }
+    signed = {
+        a["code"]: a
+        for a in httpx.get(
+            env.url("/api/v1/cases/stats"), params=params, headers=env.h("analyst")
+        ).json()["areas"]
+    }
+    assert {c: a["reported"] for c, a in signed.items()} == want
+    assert {c: a["reported"] for c, a in public.items()} == {
+        c: (n if n >= 5 else None) for c, n in want.items()
+    }
+    assert any(n < 5 for n in want.values()) and any(n >= 5 for n in want.values())
+    for code, a in public.items():
+        assert ("reported" in a["withheld"]) == (want[code] < 5)
+        for count in ("open", "overdue", "closed", "closed_on_time"):
+            got, full = a[count], signed[code][count]
+            assert got == (full if full == 0 or full >= 5 else None), (code, count)

@@ -667,7 +667,7 @@ def test_grid_figures_for_a_choropleth(env: Env) -> None:  # noqa: F811
     r = _get(
         env,
         "/api/v1/cases/stats",
-        "public",
+        "dispatcher",
         level="grid",
         since=since.isoformat(),
         until=until.isoformat(),

@@ -94,6 +94,7 @@ async def counts(engine: EngineDep) -> Any:
     summary="Per grid (village, town, district): reported, open, overdue, closed, on time",
 )
 async def stats(
+    actor: ActorDep,
     engine: EngineDep,
     level: Annotated[str, Query(description="grid, village, town or district")] = "grid",
     since: Annotated[
@@ -105,7 +106,7 @@ async def stats(
     for name, value in (("since", start), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name} needs a time zone (Z or +08:00)")
-    rows = await in_tx(engine, lambda c: case_stats.stats(c, level, start, until))
+    rows = await in_tx(engine, lambda c: case_stats.stats(c, level, start, until, actor))
     return {
         "level": level,
         "since": start.isoformat(),

@@ -19,6 +19,7 @@ from gis.access.roles import (
 )
 from gis.errors import Forbidden, NotAuthenticated
 from gis.registry.model import PERSONAL, PUBLIC, Field, Layer
+from gis.store.settings import get_settings
 
 FULL, MASKED, HIDDEN = "full", "masked", "hidden"
 IN_SCOPE = "full on own grid's rows"  # full where the layer is scoped to the role's grid
@@ -102,6 +103,15 @@ def in_scope(layer: Layer, actor: Actor, grid_code: str | None) -> bool:
     return scope == ALL or (
         scope == OWN_GRID and grid_code is not None and grid_code == actor.grid_code
     )
+
+
+def figure_limits(layer: Layer, actor: Actor) -> tuple[float, int] | None:
+    """For a reader of no single feature of `layer` (the public, of cases): the shortest period
+    in days and the smallest count (k) that statistics may show them; None for the others."""
+    if row_scope(layer, actor) != NONE:
+        return None
+    settings = get_settings()
+    return settings.public_min_days, settings.public_min_count
 
 
 def may_read_features(layer: Layer, actor: Actor) -> bool:

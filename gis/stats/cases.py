@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.cases.sql import AREA_CODE, CLOSE_BY, FROM, OPEN_SQL, OVERDUE
-from gis.errors import InvalidInput
+from gis.access.policy import figure_limits
+from gis.access.roles import PUBLIC, Actor
+from gis.cases.sql import AREA_CODE, CASES, CLOSE_BY, FROM, OPEN_SQL, OVERDUE
+from gis.errors import BadParameter, InvalidInput
 
 
 def counts_by_grid(conn: Connection) -> list[dict[str, Any]]:
@@ -33,10 +35,27 @@ STATS_LEVELS = AREA_CODE
 
 
 def stats(
-    conn: Connection, level: str, since: datetime, until: datetime | None = None
+    conn: Connection,
+    level: str,
+    since: datetime,
+    until: datetime | None = None,
+    actor: Actor = PUBLIC,
 ) -> list[dict[str, Any]]:
     """Per area: cases reported in [since, until), open, overdue, closed and closed on time
-    (the on-time rate the city ranks grids by). Aggregates only: no case details."""
+    (the on-time rate the city ranks grids by). Aggregates only: no case details. For a reader
+    of no single case (the public) the period must be long enough and small counts are
+    withheld, so no figure points at one case (gis/access/policy.figure_limits)."""
+    k = None
+    limits = figure_limits(CASES, actor)
+    if limits is not None:
+        min_days, k = limits
+        end = until or datetime.now(UTC)
+        if end - since < timedelta(days=min_days):
+            raise BadParameter(
+                "since",
+                f"the period {since:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} is shorter than "
+                f"{min_days:g} days: the public's statistics cover at least that (sign in for less)",
+            )
     key = STATS_LEVELS.get(level)
     if key is None:
         raise InvalidInput(f"unknown level {level[:20]!r}: use one of {', '.join(STATS_LEVELS)}")
@@ -61,5 +80,20 @@ def stats(
     for r in rows:
         row = dict(r)
         row["on_time_rate"] = round(r["closed_on_time"] / r["closed"], 4) if r["closed"] else None
-        out.append(row)
+        out.append(row if k is None else _withhold(row, k))
     return out
+
+
+COUNTS = ("reported", "open", "overdue", "closed", "closed_on_time")
+
+
+def _withhold(row: dict[str, Any], k: int) -> dict[str, Any]:
+    """The row with every count from 1 to k-1 replaced by None and named in `withheld` (and the
+    on-time rate with them when it rests on a withheld count)."""
+    small = [c for c in COUNTS if 0 < row[c] < k]
+    for c in small:
+        row[c] = None
+    if {"closed", "closed_on_time"} & set(small):
+        row["on_time_rate"] = None
+    row["withheld"] = small
+    return row

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     seed: int = 20240917
     """Seed of the demo city generator."""
     extent_margin_m: float = 5000.0
+    public_min_days: float = 7.0
+    """The shortest period of case statistics the public may ask for."""
+    public_min_count: int = 5
+    """Counts of cases below this (k) are withheld from the public's statistics."""
     token_hours: float = 12.0
     """How long a new token is valid (`onemap users add --hours` overrides it)."""
     """How far outside the loaded districts a coordinate may fall before it is refused."""
