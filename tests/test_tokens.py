@@ -58,3 +58,37 @@ def test_tokens_are_issued_for_a_while_and_revoked(env: Env) -> None:  # noqa: F
     assert run_cli("users", "disable", "t-cli", engine=env.engine).returncode == 0
     r = httpx.get(env.url("/api/v1/cases?limit=1"), headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401 and "disabled" in r.json()["detail"]
+
+
+def test_an_open_stream_ends_when_its_token_is_revoked(env: Env) -> None:  # noqa: F811
+    import threading
+    import time
+
+    with env.engine.begin() as conn:
+        token = add_user(conn, "t-stream", "dispatcher")
+    lines: list[str] = []
+    done = threading.Event()
+
+    def listen() -> None:
+        try:
+            with httpx.stream(
+                "GET",
+                env.url("/api/v1/cases/stream"),
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ) as r:
+                assert r.status_code == 200
+                for line in r.iter_lines():
+                    lines.append(line)
+        except httpx.HTTPError:
+            pass
+        finally:
+            done.set()
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    time.sleep(1.0)
+    assert not done.is_set()
+    assert run_cli("users", "disable", "t-stream", engine=env.engine).returncode == 0
+    assert done.wait(15), "the stream went on after its token was revoked"
+    assert "event: end" in lines

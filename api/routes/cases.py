@@ -3,17 +3,20 @@ live stream. Thin: parses, authorises (api/auth.py) and calls gis/cases/."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.auth import ActorDep
+from api.auth import ActorDep, TokenDep, actor_for, session_token
 from api.deps import EngineDep, in_tx
 from api.events import CASES
 from gis.access.policy import in_scope, scope_sql
@@ -23,7 +26,7 @@ from gis.cases.filters import DEFAULT_SORT, MAX_QUERY, SORTS, CaseFilter
 from gis.cases.intake import NewCase
 from gis.cases.lifecycle import ACTIONS
 from gis.cases.sql import CASES as CASE_LAYER
-from gis.errors import InvalidInput
+from gis.errors import InvalidInput, NotAuthenticated, OneMapError
 from gis.registry.vocab import CASE_STATUSES
 from gis.stats import cases as case_stats
 from layers import casefile
@@ -33,6 +36,7 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 T = TypeVar("T")
 KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing the stream
 RETRY_MS = 3000  # how soon a browser reconnects
+RECHECK_S = 5.0  # how often an open stream checks that its token still holds
 EXPORT_MAX = 100_000  # rows in one csv/geojson export
 
 
@@ -217,17 +221,41 @@ def _export(items: list[dict[str, Any]], total: int, fmt: str, actor: Actor) -> 
 
 
 @router.get("/stream", summary="Server-sent events: new and changed cases (LISTEN/NOTIFY)")
-async def stream(actor: ActorDep, engine: EngineDep) -> EventSourceResponse:
+async def stream(
+    request: Request, actor: ActorDep, engine: EngineDep, token: TokenDep
+) -> EventSourceResponse:
     scope_sql(CASE_LAYER, actor)  # the policy: 401 without a token, 403 for a worker without a grid
     conninfo = engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
+    credential = token if token is not None else session_token(request)
+
+    async def still_valid() -> bool:
+        try:
+            return await actor_for(engine, credential) == actor
+        except NotAuthenticated:
+            return False
+        except (OneMapError, sa_exc.SQLAlchemyError):  # the database is away: keep going
+            return True
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         # A client's disconnect cancels this generator at its await: leaving the `async with`
         # drops its queue (and the last one out stops the LISTEN).
         async with CASES.subscribe(conninfo) as queue:
             yield ServerSentEvent(comment="listening for case changes", retry=RETRY_MS)
+            checked = time.monotonic()
             while True:
-                payload = await queue.get()
+                try:
+                    payload = await asyncio.wait_for(queue.get(), timeout=RECHECK_S)
+                except TimeoutError:
+                    payload = None
+                if time.monotonic() - checked >= RECHECK_S:
+                    if not await still_valid():  # revoked, expired or changed: the stream ends
+                        yield ServerSentEvent(
+                            event="end", data='{"reason": "sign in again: the token has ended"}'
+                        )
+                        return
+                    checked = time.monotonic()
+                if payload is None:
+                    continue
                 event = json.loads(payload)
                 if _visible(event, actor):
                     yield ServerSentEvent(
