@@ -125,3 +125,17 @@ def row_ids(page: Page) -> list[int]:
             "[data-testid=case-row]", "rows => rows.map(r => r.dataset.caseId)"
         )
     ]
+
+
+def pixels_like(path: Path, rgb: tuple[int, int, int], left: int = 0, tol: int = 40) -> int:
+    """How many pixels of a screenshot, right of `left`, are within tol of a colour."""
+    from PIL import Image
+
+    img = Image.open(path).convert("RGB")
+    data = img.crop((left, 0, img.width, img.height)).getdata()
+    r0, g0, b0 = rgb
+    return sum(1 for r, g, b in data if abs(r - r0) + abs(g - g0) + abs(b - b0) <= tol)
+
+
+def hex_rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)

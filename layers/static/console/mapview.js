@@ -14,9 +14,15 @@ const STAGE_COLOURS = {
   reported: "#e74c3c", registered: "#e67e22", dispatched: "#f1c40f", in_progress: "#3498db",
   responded: "#9b59b6", closed: "#27ae60", evaluated: "#16a085", cancelled: "#7f8c8d",
 };
-const RISK = { 1: "#f9e79f", 2: "#f5b041", 3: "#e67e22", 4: "#cb4335", 5: "#7b241c" };
-const PARCEL = { idle: "#f5cba7", leased: "#abebc6", built: "#aab7b8" };
-const STATION = { police: "#1f618d", fire: "#c0392b", clinic: "#27ae60", shelter: "#8e44ad" };
+const RISK = { low: "#f9e79f", medium: "#f5b041", high: "#e67e22", severe: "#922b21" };
+const PARCEL = {
+  surveyed: "#d6eaf8", negotiating: "#f9e79f", signed: "#abebc6", demolished: "#aab7b8",
+  rectifying: "#f5cba7",
+};
+const STATION = {
+  party_service_center: "#c0392b", convenience_point: "#1f618d", grid_council_hall: "#27ae60",
+  neighbourhood_center: "#8e44ad", elderly_care_center: "#d68910",
+};
 // Boundaries: [layer, first zoom shown, label zooms [from, to], colour, weight]
 const BOUNDARIES = [
   ["districts", 0, [0, 10], "#2c3e50", 3], ["towns", 10, [11, 12], "#7d3c98", 2],
