@@ -129,12 +129,11 @@ def row_ids(page: Page) -> list[int]:
 
 def pixels_like(path: Path, rgb: tuple[int, int, int], left: int = 0, tol: int = 40) -> int:
     """How many pixels of a screenshot, right of `left`, are within tol of a colour."""
+    import numpy as np
     from PIL import Image
 
-    img = Image.open(path).convert("RGB")
-    data = img.crop((left, 0, img.width, img.height)).getdata()
-    r0, g0, b0 = rgb
-    return sum(1 for r, g, b in data if abs(r - r0) + abs(g - g0) + abs(b - b0) <= tol)
+    img = np.asarray(Image.open(path).convert("RGB"), dtype=np.int32)[:, left:, :]
+    return int((np.abs(img - np.array(rgb)).sum(axis=2) <= tol).sum())
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:

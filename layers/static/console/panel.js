@@ -37,11 +37,11 @@ function leader(part) {
   return part?.leader ? `${part.leader.name ?? ""} ${part.leader.phone ?? ""}` : "";
 }
 
-function list(title, items, text) {
+function list(title, items, text, name) {
   if (!items?.length) {
     return [];
   }
-  const ol = el("ol");
+  const ol = el("ol", { class: name });
   items.forEach((item) => ol.append(el("li", {}, text(item))));
   return [el("h4", {}, title), ol];
 }
@@ -119,10 +119,10 @@ export async function open(id) {
     actions(c, message),
     message,
     ...list(t("history"), steps, (h) =>
-      `${(h.at ?? h.created_at ?? "").slice(0, 16).replace("T", " ")} ${actionLabel(h.action)} → ${stageLabel(h.to_status ?? h.status ?? "")} ${h.actor ?? ""} ${h.note ?? ""}`),
-    ...list(t("duplicates"), n.duplicates, (d) => `#${d.id} ${d.title} ${Math.round(d.distance_m ?? 0)} m`),
-    ...list(t("nearby"), n.nearby, (d) => `#${d.id} ${d.title} · ${d.stage_label ?? stageLabel(d.status)} · ${Math.round(d.distance_m)} m`),
-    ...list(t("stations"), n.stations, (s) => `${s.name} · ${s.kind_label ?? s.kind} · ${Math.round(s.distance_m)} m · ${s.hours ?? ""}`),
+      `${(h.at ?? h.created_at ?? "").slice(0, 16).replace("T", " ")} ${actionLabel(h.action)} → ${stageLabel(h.to_status ?? h.status ?? "")} ${h.actor ?? ""} ${h.note ?? ""}`, "history"),
+    ...list(t("duplicates"), n.duplicates, (d) => `#${d.id} ${d.title} ${Math.round(d.distance_m ?? 0)} m`, "duplicates"),
+    ...list(t("nearby"), n.nearby, (d) => `#${d.id} ${d.title} · ${d.stage_label ?? stageLabel(d.status)} · ${Math.round(d.distance_m)} m`, "nearby"),
+    ...list(t("stations"), n.stations, (s) => `${s.name} · ${s.kind_label ?? s.kind} · ${Math.round(s.distance_m)} m · ${s.hours ?? ""}`, "stations"),
   );
   return c;
 }
