@@ -58,6 +58,7 @@ const STAGES = {
   closed: ["核查结案", "closed"], evaluated: ["综合评价", "evaluated"],
 };
 const ACTIONS = {
+  report: ["上报", "report"],
   register: ["案卷建立", "register"], cancel: ["作废", "cancel"], dispatch: ["任务派遣", "dispatch"],
   start: ["任务处理", "start"], respond: ["处理反馈", "respond"], close: ["核查结案", "close"],
   rework: ["返工", "rework"], evaluate: ["综合评价", "evaluate"],

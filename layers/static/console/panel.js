@@ -111,7 +111,7 @@ export async function open(id) {
       [t("grid"), named(c.grid)],
       [t("leader"), leader(c.grid)],
       [t("unit"), named(c.unit)],
-      [t("reporter"), c.reporter ? `${c.reporter.name ?? ""} ${c.reporter.phone ?? ""}` : ""],
+      [t("reporter"), [c.reporter?.name, c.reporter?.phone].filter(Boolean).join(" ")],
       [t("reported_at"), c.reported_at],
       [t("close_by"), c.close_by],
     ]),
