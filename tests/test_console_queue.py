@@ -50,6 +50,7 @@ def test_stage_filter_drives_list_markers_and_url(
         after = _markers(page)
         bbox = _bbox(page)
         url = page.url
+        export = page.locator("#export").get_attribute("href") or ""
         shot(page, "console-filter-registered")
         again = page.context.new_page()
         open_console(again, demo_server.base, "?" + url.split("?", 1)[1], tokens["dispatcher"])
@@ -65,6 +66,7 @@ def test_stage_filter_drives_list_markers_and_url(
             bbox,
         ).scalar_one()
     assert "status=registered" in url
+    assert "status=registered" in export and "f=csv" in export  # exactly the filtered view
     assert ids and set(ids) <= registered
     assert after == min(in_view, 1000) and after != before
     assert again_ids == ids and stage == "registered"

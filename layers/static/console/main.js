@@ -109,15 +109,22 @@ async function afterSignIn() {
 async function start() {
   i18n.setLang(i18n.getLang());
   document.getElementById("lang").textContent = i18n.getLang() === "en" ? "中文" : "EN";
-  const [lifecycle] = await Promise.all([api.optional("/api/v1/cases/lifecycle"), api.loadSession()]);
+  const [lifecycle, config] = await Promise.all([
+    api.optional("/api/v1/cases/lifecycle"),
+    api.optional("/api/v1/config"),
+    api.loadSession(),
+  ]);
+  if (config?.ok && config.data.lang && !new URLSearchParams(location.search).get("lang")) {
+    i18n.setLang(config.data.lang);
+  }
   if (lifecycle?.ok) {
     i18n.setLifecycle(lifecycle.data);
   }
   fillStages();
   filter.fromUrl();
   filterToForm();
-  mapview.init((id) => panel.open(id));
-  queue.init({ onOpen: (id) => panel.open(id), viewBbox: () => filter.bboxOf(mapview.map.getBounds()) });
+  mapview.init((id) => panel.open(id), config?.ok ? config.data : null);
+  queue.init({ onOpen: (id) => panel.open(id), viewBbox: () => filter.bboxOf(mapview.wgsBounds()) });
   panel.init({ onChanged: (c) => { queue.replace(c); mapview.upsertMarker(c); } });
   search.init(mapview.map, (id) => panel.open(id));
   keyboard.init();

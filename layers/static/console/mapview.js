@@ -4,6 +4,7 @@
 
 import { getJson, signedIn } from "./api.js";
 import { el, esc } from "./esc.js";
+import { fromMap, toMap, useGcj } from "./gcj.js";
 import * as filter from "./filter.js";
 import { stageLabel, t } from "./i18n.js";
 import { TiledLayer } from "./tiled.js";
@@ -100,8 +101,19 @@ function countLayer() {
   return layer;
 }
 
-export function init(onOpenCase) {
+// The optional basemap from /api/v1/config: {url, crs, attribution}; none by default.
+function basemap(config) {
+  const b = config?.basemap;
+  if (!b?.url) {
+    return;
+  }
+  useGcj(String(b.crs ?? "").toUpperCase().replace("-", "") === "GCJ02");
+  L.tileLayer(b.url, { attribution: b.attribution ?? "", maxZoom: 19 }).addTo(map);
+}
+
+export function init(onOpenCase, config = null) {
   map = window.map_console;
+  basemap(config);
   map.setMinZoom(5);
   map.setMaxZoom(19); // no basemap tile layer to set it; the clusters need it
   for (const [id, first, labelZ, colour, weight] of BOUNDARIES) {
@@ -192,13 +204,21 @@ export async function refreshCases() {
     return;
   }
   map.removeLayer(counts.group);
-  const bbox = filter.bboxOf(map.getBounds());
+  const bbox = filter.bboxOf(wgsBounds());
   const res = await getJson(`/api/v1/cases?${filter.query({ bbox, limit: 1000, offset: 0 })}`);
   markers.clearLayers();
   for (const c of res.ok ? res.data.cases : []) {
     upsertMarker(c);
   }
   document.body.dataset.caseMarkers = String(markers.getLayers().length);
+}
+
+// The view's bounds in WGS-84 (the API's coordinates), whatever the basemap.
+export function wgsBounds() {
+  const b = map.getBounds();
+  const [w, s] = fromMap(b.getWest(), b.getSouth());
+  const [e, n] = fromMap(b.getEast(), b.getNorth());
+  return L.latLngBounds([s, w], [n, e]);
 }
 
 export function upsertMarker(c) {
@@ -209,7 +229,8 @@ export function upsertMarker(c) {
   if (c.lat === undefined || c.lat === null) {
     return;
   }
-  const m = L.marker([c.lat, c.lon], {
+  const [lon, lat] = toMap(c.lon, c.lat);
+  const m = L.marker([lat, lon], {
     caseId: c.id,
     icon: dot(STAGE_COLOURS[c.status] ?? "#333", c.overdue ? "#000" : "#fff"),
     title: `#${c.id}`,

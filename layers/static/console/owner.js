@@ -3,6 +3,7 @@
 
 import { getJson } from "./api.js";
 import { el } from "./esc.js";
+import { fromMap, latLngOf } from "./gcj.js";
 import { t } from "./i18n.js";
 
 const L = window.L;
@@ -12,13 +13,14 @@ let outline = null;
 async function draw(map, collection, code, style) {
   const res = await getJson(`/ogc/collections/${collection}/items/${encodeURIComponent(code)}?f=json`);
   if (res.ok) {
-    outline.addLayer(L.geoJSON(res.data, { style, interactive: false }));
+    outline.addLayer(L.geoJSON(res.data, { style, interactive: false, coordsToLatLng: latLngOf }));
   }
 }
 
 export async function show(map, latlng) {
-  const lon = latlng.lng.toFixed(6);
-  const lat = latlng.lat.toFixed(6);
+  const [x, y] = fromMap(latlng.lng, latlng.lat);
+  const lon = x.toFixed(6);
+  const lat = y.toFixed(6);
   const res = await getJson(`/api/v1/locate?lon=${lon}&lat=${lat}`);
   const panel = box();
   panel.hidden = false;

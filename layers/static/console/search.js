@@ -3,6 +3,7 @@
 
 import { getJson, optional } from "./api.js";
 import { el } from "./esc.js";
+import { toMap } from "./gcj.js";
 import { t } from "./i18n.js";
 
 export function init(map, openCase) {
@@ -39,10 +40,12 @@ export function init(map, openCase) {
 
 function go(map, hit, openCase) {
   if (hit.bbox) {
-    const [w, s, e, n] = hit.bbox;
+    const [w, s] = toMap(hit.bbox[0], hit.bbox[1]);
+    const [e, n] = toMap(hit.bbox[2], hit.bbox[3]);
     map.fitBounds([[s, w], [n, e]]);
   } else if (hit.lat !== undefined && hit.lat !== null) {
-    map.setView([hit.lat, hit.lon], Math.max(map.getZoom(), 16));
+    const [lon, lat] = toMap(hit.lon, hit.lat);
+    map.setView([lat, lon], Math.max(map.getZoom(), 16));
   }
   if (hit.kind === "case") {
     openCase(hit.id);

@@ -2,6 +2,7 @@
 // each feature once (keyed by its code or id), styled per feature, optionally labelled.
 
 import { fetchRaw } from "./api.js";
+import { latLngOf } from "./gcj.js";
 
 const L = window.L;
 
@@ -85,6 +86,7 @@ export class TiledLayer {
         style: (feat) => this.o.style(feat),
         pointToLayer: (feat, ll) => this.o.point(feat, ll),
         interactive: Boolean(this.o.popup),
+        coordsToLatLng: latLngOf,
       });
       if (this.o.popup) {
         layer.bindPopup(() => this.o.popup(f));
