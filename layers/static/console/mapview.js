@@ -93,6 +93,9 @@ function countLayer() {
     style: () => ({}),
     point: (f, ll) => {
       const n = f.properties.open ?? f.properties.cases ?? 0;
+      if (!n) {
+        return L.layerGroup(); // no open case here: nothing to read
+      }
       return L.marker(ll, { n, icon: L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(n) }) });
     },
     popup: (f) => `${esc(t("grid"))} ${esc(f.properties.grid_code ?? f.properties.village_code)}: ${esc(f.properties.cases)} / ${esc(f.properties.open)}`,
