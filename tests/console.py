@@ -71,7 +71,6 @@ def console(chromium: str, base: str, width: int = 1400) -> Iterator[tuple[Page,
         try:
             yield page, rec
         finally:
-            print("RECORD", rec.failed, rec.errors, rec.pending)
             browser.close()
 
 
