@@ -15,7 +15,7 @@ SYSTEM_EXTRAS ?=
 help:
 	@echo "make demo   - install what is missing, start PostGIS, load the demo city, serve the map"
 	@echo "make test   - the same set-up, then the whole test suite"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, mypy and eslint"
 	@echo "make bench  - benchmarks on the scaled city (bench/)"
 
 system:
@@ -46,10 +46,11 @@ test: SYSTEM_EXTRAS = chromium gdal
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	npx eslint .
 
 bench: SYSTEM_EXTRAS = wrk
 bench: setup

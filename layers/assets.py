@@ -1,7 +1,8 @@
 """Front-end assets of the map page: npm packages installed at set-up, served by OneMap itself.
 
 Nothing is fetched from a CDN at run time (government intranets are offline); folium's CDN
-defaults are replaced by these local paths.
+defaults are replaced by these local paths, and the console's own modules and styles live in
+layers/static/console/ (served at /static/console).
 """
 
 from __future__ import annotations
@@ -12,29 +13,30 @@ from gis.store.settings import PROJECT_ROOT
 
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 URL_PREFIX = "/vendor"
+CONSOLE_DIR = Path(__file__).parent / "static" / "console"
+CONSOLE_URL = "/static/console"
 
 # URL folder under /vendor -> folder inside node_modules
 PACKAGES = {
     "leaflet": "leaflet/dist",
-    "jquery": "jquery/dist",
-    "bootstrap": "bootstrap/dist",
-    "fontawesome": "@fortawesome/fontawesome-free",
-    "awesome-markers": "leaflet.awesome-markers/dist",
+    "markercluster": "leaflet.markercluster/dist",
+    "noto-sans-sc": "@fontsource/noto-sans-sc",  # Chinese labels without system fonts
     "swagger-ui": "swagger-ui-dist",  # the API docs at /docs
 }
 
+# Only what the console uses: Leaflet, clustered case markers, a Chinese font, our styles.
 JS = [
     ("leaflet", f"{URL_PREFIX}/leaflet/leaflet.js"),
-    ("jquery", f"{URL_PREFIX}/jquery/jquery.min.js"),
-    ("bootstrap", f"{URL_PREFIX}/bootstrap/js/bootstrap.bundle.min.js"),
-    ("awesome_markers", f"{URL_PREFIX}/awesome-markers/leaflet.awesome-markers.js"),
+    ("markercluster", f"{URL_PREFIX}/markercluster/leaflet.markercluster.js"),
 ]
 CSS = [
     ("leaflet_css", f"{URL_PREFIX}/leaflet/leaflet.css"),
-    ("bootstrap_css", f"{URL_PREFIX}/bootstrap/css/bootstrap.min.css"),
-    ("awesome_markers_font_css", f"{URL_PREFIX}/fontawesome/css/all.min.css"),
-    ("awesome_markers_css", f"{URL_PREFIX}/awesome-markers/leaflet.awesome-markers.css"),
+    ("markercluster_css", f"{URL_PREFIX}/markercluster/MarkerCluster.css"),
+    ("markercluster_default_css", f"{URL_PREFIX}/markercluster/MarkerCluster.Default.css"),
+    ("noto_sans_sc_css", f"{URL_PREFIX}/noto-sans-sc/400.css"),
+    ("console_css", f"{CONSOLE_URL}/console.css"),
 ]
+CONSOLE_MAIN = f"{CONSOLE_URL}/main.js"
 
 
 def package_dirs(root: Path = NODE_MODULES) -> dict[str, Path]:

@@ -21,7 +21,9 @@ command -v runuser >/dev/null || need+=(util-linux)
 for extra in "$@"; do
   case "$extra" in
     gdal) command -v ogrinfo >/dev/null || need+=(gdal-bin) ;;
-    chromium) [ -x /usr/bin/chromium ] || need+=(chromium) ;;
+    chromium) [ -x /usr/bin/chromium ] || need+=(chromium)
+      # a Chinese font, so the console's labels read in the browser tests' screenshots
+      [ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk) ;;
     wrk) command -v wrk >/dev/null || need+=(wrk) ;;
   esac
 done

@@ -1,4 +1,5 @@
-"""The one-map page at /map, its boundary GeoJSON and its locally served assets."""
+"""The dispatcher's console at /map (its HTML, its generated map script, CSP), its boundary
+GeoJSON and its locally served assets."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from gis.owners.extent import city_extent
 from gis.registry.layers import BOUNDARY_LAYERS
 from layers import assets
 from layers.boundaries import boundaries_geojson
-from layers.page import build_page
+from layers.page import MAP_SCRIPT_URL, Page, build_page, csp
 
 router = APIRouter()
 Level = Annotated[str, Path(description=f"one of {', '.join(BOUNDARY_LAYERS)}")]
+GUARDS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 
 
 @router.get("/", include_in_schema=False)
@@ -25,22 +27,36 @@ async def root() -> RedirectResponse:
     return RedirectResponse("/map")
 
 
-@router.get("/map", response_class=HTMLResponse, tags=["map"], summary="The one-map page")
+async def _page(engine: EngineDep) -> Page:
+    def build() -> Page:
+        with engine.connect() as conn:
+            extent = city_extent(conn, 0)
+        return build_page(None if "China" in extent.what else extent)
+
+    return await run_in_threadpool(build)
+
+
+@router.get("/map", response_class=HTMLResponse, tags=["map"], summary="The dispatcher's console")
 async def one_map(engine: EngineDep) -> HTMLResponse:
+    headers = {"Content-Security-Policy": csp(), **GUARDS}
     missing = assets.missing_packages()
     if missing:
         return HTMLResponse(
             f"<h1>OneMap</h1><p>The map's packages are not installed: {', '.join(missing)}. "
             "Run <code>make demo</code> (or <code>npm ci</code>) in the project folder.</p>",
             status_code=503,
+            headers=headers,
         )
+    return HTMLResponse((await _page(engine)).html, headers=headers)
 
-    def page() -> str:
-        with engine.connect() as conn:
-            extent = city_extent(conn, 0)
-        return build_page(None if "China" in extent.what else extent)
 
-    return HTMLResponse(await run_in_threadpool(page))
+@router.get(MAP_SCRIPT_URL, tags=["map"], summary="The map script folium generated for /map")
+async def map_script(engine: EngineDep) -> Response:
+    return Response(
+        (await _page(engine)).script,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache", **GUARDS},
+    )
 
 
 @router.get(
@@ -59,8 +75,9 @@ async def boundaries(level: Level, engine: EngineDep) -> Response:
 
 
 def mount_assets(app: FastAPI) -> None:
-    """Serve each installed npm package the page needs under /vendor/<name>."""
+    """Serve each installed npm package under /vendor/<name> and the console's own modules."""
     for name, folder in assets.package_dirs().items():
         app.mount(
             f"{assets.URL_PREFIX}/{name}", StaticFiles(directory=folder), name=f"vendor-{name}"
         )
+    app.mount(assets.CONSOLE_URL, StaticFiles(directory=assets.CONSOLE_DIR), name="console")

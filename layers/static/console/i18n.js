@@ -1,0 +1,120 @@
+// The console's words in Chinese (the default) and English; stage and action labels come
+// from the lifecycle (GET /api/v1/cases/lifecycle) and fall back to these.
+
+const WORDS = {
+  zh: {
+    title: "一张图 · 指挥台", public: "公众", token: "令牌（调度员）", sign_in: "登录",
+    sign_out: "退出", search: "搜索：案件号、网格、村、镇", open_cases: "未结案件",
+    all_stages: "全部阶段", any_deadline: "全部期限", overdue: "超期", not_overdue: "未超期",
+    due_soon: "临期", any_category: "全部类别", grid_code: "网格编码", free_text: "关键词",
+    from: "自", until: "至", sort_close_by: "结案期限↑", sort_newest: "最新上报",
+    sort_oldest: "最早上报", sort_updated: "最近更新", in_view: "仅当前视图",
+    export_csv: "导出 CSV", shortcuts: "快捷键", key_jk: "队列中下移 / 上移",
+    key_enter: "打开案件", key_help: "显示快捷键", key_esc: "关闭", total: "共 {n} 件",
+    grid: "网格", unit: "单元", village: "村", town: "镇", district: "区", leader: "负责人",
+    reporter: "上报人", address: "地址", reported_at: "上报", close_by: "结案期限",
+    history: "历程", nearby: "附近案件", duplicates: "可能重复", stations: "最近站点",
+    actions: "操作", conflict: "冲突：他人已先处理此案件（当前版本 {v}），已刷新。",
+    not_allowed: "不允许：", live_new: "新案件 #{id}", live_changed: "案件 #{id} 已更新",
+    resynced: "连接恢复，已重新同步", no_owner: "此处不属于任何网格", owner: "权属",
+    signed_in_as: "{name}（{role}）", bad_token: "令牌无效", not_found: "未找到",
+    legend: "图例", choropleth: "分级设色", chor_none: "无", chor_reported: "案件数",
+    chor_overdue: "超期数", chor_on_time: "按时结案率", period_days: "近 {n} 天",
+    boundaries: "边界", cases: "案件", hotspots: "隐患点", parcels: "地块", stations_l: "站点",
+    districts: "区县", towns: "乡镇", villages: "村社区", grids: "网格", units: "单元网格",
+    cases_per_grid: "每网格案件数", close: "关闭",
+  },
+  en: {
+    title: "OneMap · console", public: "public", token: "token (dispatchers)", sign_in: "Sign in",
+    sign_out: "Sign out", search: "Search: case id, grid, village, town", open_cases: "Open cases",
+    all_stages: "All stages", any_deadline: "Any deadline", overdue: "overdue",
+    not_overdue: "not overdue", due_soon: "due soon", any_category: "Any category",
+    grid_code: "grid code", free_text: "text", from: "from", until: "until",
+    sort_close_by: "Deadline ↑", sort_newest: "Newest", sort_oldest: "Oldest",
+    sort_updated: "Recently updated", in_view: "Only in view", export_csv: "Export CSV",
+    shortcuts: "Shortcuts", key_jk: "next / previous in the queue", key_enter: "open the case",
+    key_help: "show the shortcuts", key_esc: "close", total: "{n} cases", grid: "Grid",
+    unit: "Unit", village: "Village", town: "Town", district: "District", leader: "Leader",
+    reporter: "Reporter", address: "Address", reported_at: "Reported", close_by: "Close by",
+    history: "History", nearby: "Nearby cases", duplicates: "Possible duplicates",
+    stations: "Nearest stations", actions: "Actions",
+    conflict: "Conflict: someone acted on this case first (now version {v}); refreshed.",
+    not_allowed: "Not allowed: ", live_new: "New case #{id}", live_changed: "Case #{id} changed",
+    resynced: "Reconnected, resynchronised", no_owner: "No grid owns this spot", owner: "Owner",
+    signed_in_as: "{name} ({role})", bad_token: "Invalid token", not_found: "Not found",
+    legend: "Legend", choropleth: "Choropleth", chor_none: "none", chor_reported: "cases",
+    chor_overdue: "overdue", chor_on_time: "on-time rate", period_days: "last {n} days",
+    boundaries: "Boundaries", cases: "Cases", hotspots: "Hotspots", parcels: "Parcels",
+    stations_l: "Stations", districts: "Districts", towns: "Towns", villages: "Villages",
+    grids: "Grids", units: "Units", cases_per_grid: "cases per grid", close: "Close",
+  },
+};
+
+// The lifecycle's stages (GB/T 30428), used until /api/v1/cases/lifecycle answers.
+const STAGES = {
+  reported: ["信息收集", "reported"], registered: ["案卷建立", "registered"],
+  cancelled: ["作废", "cancelled"], dispatched: ["任务派遣", "dispatched"],
+  in_progress: ["任务处理", "in progress"], responded: ["处理反馈", "responded"],
+  closed: ["核查结案", "closed"], evaluated: ["综合评价", "evaluated"],
+};
+const ACTIONS = {
+  report: ["上报", "report"],
+  register: ["案卷建立", "register"], cancel: ["作废", "cancel"], dispatch: ["任务派遣", "dispatch"],
+  start: ["任务处理", "start"], respond: ["处理反馈", "respond"], close: ["核查结案", "close"],
+  rework: ["返工", "rework"], evaluate: ["综合评价", "evaluate"],
+};
+
+let lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh";
+let lifecycle = null;
+
+export function getLang() {
+  return lang;
+}
+
+export function setLang(value) {
+  lang = value === "en" ? "en" : "zh";
+  document.documentElement.lang = lang === "en" ? "en" : "zh-CN";
+  translate(document);
+}
+
+export function setLifecycle(value) {
+  lifecycle = value;
+}
+
+export function t(key, vars = {}) {
+  const text = WORDS[lang][key] ?? WORDS.zh[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+}
+
+function fromLifecycle(kind, code) {
+  const found = lifecycle?.[kind]?.find((s) => (s.code ?? s.name) === code);
+  return found?.label;
+}
+
+export function stageLabel(code) {
+  if (lang === "zh") {
+    return fromLifecycle("stages", code) ?? STAGES[code]?.[0] ?? code;
+  }
+  return STAGES[code]?.[1] ?? code;
+}
+
+export function actionLabel(name) {
+  if (lang === "zh") {
+    return fromLifecycle("actions", name) ?? ACTIONS[name]?.[0] ?? name;
+  }
+  return ACTIONS[name]?.[1] ?? name;
+}
+
+export function stageCodes() {
+  return lifecycle?.stages?.map((s) => s.code) ?? Object.keys(STAGES);
+}
+
+// Fill every [data-i18n] and [data-i18n-placeholder] under root.
+export function translate(root) {
+  root.querySelectorAll("[data-i18n]").forEach((node) => {
+    node.textContent = t(node.dataset.i18n);
+  });
+  root.querySelectorAll("[data-i18n-placeholder]").forEach((node) => {
+    node.placeholder = t(node.dataset.i18nPlaceholder);
+  });
+}

@@ -1,0 +1,249 @@
+// The map: boundaries, hotspots, parcels and stations from tiles; cases as counts per grid
+// (clustered, summed) at low zoom and as clustered markers by stage at street zoom, fetched
+// for the view with the queue's filter; legend, layer control and the choropleth switch.
+
+import { getJson, signedIn } from "./api.js";
+import { el, esc } from "./esc.js";
+import { fromMap, toMap, useGcj } from "./gcj.js";
+import * as filter from "./filter.js";
+import { stageLabel, t } from "./i18n.js";
+import { TiledLayer } from "./tiled.js";
+
+const L = window.L;
+export const STREET_ZOOM = 15; // from here a signed-in user sees each case
+const STAGE_COLOURS = {
+  reported: "#e74c3c", registered: "#e67e22", dispatched: "#f1c40f", in_progress: "#3498db",
+  responded: "#9b59b6", closed: "#27ae60", evaluated: "#16a085", cancelled: "#7f8c8d",
+};
+const RISK = { low: "#f9e79f", medium: "#f5b041", high: "#e67e22", severe: "#922b21" };
+const PARCEL = {
+  surveyed: "#d6eaf8", negotiating: "#f9e79f", signed: "#abebc6", demolished: "#aab7b8",
+  rectifying: "#f5cba7",
+};
+const STATION = {
+  party_service_center: "#c0392b", convenience_point: "#1f618d", grid_council_hall: "#27ae60",
+  neighbourhood_center: "#8e44ad", elderly_care_center: "#d68910",
+};
+// Boundaries: [layer, first zoom shown, label zooms [from, to], colour, weight]
+const BOUNDARIES = [
+  ["districts", 0, [0, 10], "#2c3e50", 3], ["towns", 10, [11, 12], "#7d3c98", 2],
+  ["villages", 12, [13, 14], "#a04000", 1.5], ["grids", 13, [15, 16], "#2980b9", 1],
+  ["units", 15, [17, 18], "#16a085", 0.5],
+];
+
+export let map = null;
+const tiled = {};
+let markers = null;
+let counts = null;
+let chor = { metric: "", stats: new Map() };
+
+function dot(colour, ring) {
+  return L.divIcon({
+    className: "",
+    iconSize: [14, 14],
+    html: `<span style="display:block;width:12px;height:12px;border-radius:50%;background:${colour};border:2px solid ${ring}"></span>`,
+  });
+}
+
+function chorColour(code) {
+  const s = chor.stats.get(code);
+  if (!chor.metric || !s) {
+    return null;
+  }
+  const v = chor.metric === "on_time_rate" ? s.on_time_rate : s[chor.metric];
+  if (v === null || v === undefined) {
+    return null;
+  }
+  const max = chor.metric === "on_time_rate" ? 1 : chor.max || 1;
+  const k = Math.min(1, v / max);
+  const shade = chor.metric === "on_time_rate" ? 1 - k : k;
+  return `rgb(${255},${Math.round(240 - 200 * shade)},${Math.round(220 - 200 * shade)})`;
+}
+
+function boundary(id, first, labelZ, colour, weight) {
+  return new TiledLayer(map, id, {
+    minzoom: first,
+    style: (f) => {
+      const fill = id === "grids" ? chorColour(f.properties.code) : null;
+      return { color: colour, weight, fill: Boolean(fill), fillColor: fill ?? colour, fillOpacity: 0.6 };
+    },
+    label: (f, z) => (z >= labelZ[0] && z <= labelZ[1] ? esc(f.properties.name) : null),
+  });
+}
+
+function pointLayer(id, colourOf, title) {
+  return new TiledLayer(map, id, {
+    minzoom: 13,
+    style: () => ({}),
+    point: (f, ll) => L.circleMarker(ll, { radius: 6, color: "#333", weight: 1, fillColor: colourOf(f.properties), fillOpacity: 0.9 }),
+    popup: (f) => `<b>${esc(title)}</b> ${esc(f.properties.name)}<br>${esc(f.properties.kind)} ${esc(f.properties.risk_level ?? f.properties.hours ?? "")}`,
+  });
+}
+
+function countLayer() {
+  const cluster = L.markerClusterGroup({
+    showCoverageOnHover: false,
+    iconCreateFunction: (c) => {
+      const n = c.getAllChildMarkers().reduce((sum, m) => sum + (m.options.n || 0), 0);
+      return L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(n) });
+    },
+  });
+  const layer = new TiledLayer(map, "cases", {
+    minzoom: 10,
+    style: () => ({}),
+    point: (f, ll) => {
+      const n = f.properties.open ?? f.properties.cases ?? 0;
+      if (!n) {
+        return L.layerGroup(); // no open case here: nothing to read
+      }
+      return L.marker(ll, { n, icon: L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(n) }) });
+    },
+    popup: (f) => `${esc(t("grid"))} ${esc(f.properties.grid_code ?? f.properties.village_code)}: ${esc(f.properties.cases)} / ${esc(f.properties.open)}`,
+  });
+  layer.group = cluster;
+  return layer;
+}
+
+// The optional basemap from /api/v1/config: {url, crs, attribution}; none by default.
+function basemap(config) {
+  const b = config?.basemap;
+  if (!b?.url) {
+    return;
+  }
+  useGcj(String(b.crs ?? "").toUpperCase().replace("-", "") === "GCJ02");
+  L.tileLayer(b.url, { attribution: b.attribution ?? "", maxZoom: 19 }).addTo(map);
+}
+
+export function init(onOpenCase, config = null) {
+  map = window.map_console;
+  basemap(config);
+  map.setMinZoom(5);
+  map.setMaxZoom(19); // no basemap tile layer to set it; the clusters need it
+  for (const [id, first, labelZ, colour, weight] of BOUNDARIES) {
+    tiled[id] = boundary(id, first, labelZ, colour, weight);
+  }
+  tiled.hotspots = pointLayer("hotspots", (p) => RISK[p.risk_level] ?? "#5dade2", t("hotspots"));
+  tiled.parcels = new TiledLayer(map, "parcels", {
+    minzoom: 14,
+    style: (f) => ({ color: "#d35400", weight: 1, fillColor: PARCEL[f.properties.status] ?? "#f5cba7", fillOpacity: 0.5 }),
+    popup: (f) => `${esc(f.properties.name)} · ${esc(f.properties.status)}`,
+  });
+  tiled.stations = pointLayer("stations", (p) => STATION[p.kind] ?? "#8e44ad", t("stations_l"));
+  counts = countLayer();
+  markers = L.markerClusterGroup({ disableClusteringAtZoom: 18, showCoverageOnHover: false });
+  markers.on("click", (e) => onOpenCase(e.layer.options.caseId));
+  const overlays = {};
+  for (const id of ["districts", "towns", "villages", "grids", "units", "hotspots", "parcels", "stations"]) {
+    overlays[t(id === "stations" ? "stations_l" : id)] = tiled[id].group;
+    if (!["parcels", "hotspots"].includes(id)) {
+      tiled[id].group.addTo(map);
+    }
+  }
+  overlays[`${t("cases")} (${t("cases_per_grid")})`] = counts.group;
+  overlays[t("cases")] = markers;
+  counts.group.addTo(map);
+  markers.addTo(map);
+  L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+  legend();
+  map.on("overlayadd overlayremove", () => Object.values(tiled).forEach((l) => l.refresh()));
+  map.on("moveend", () => refreshCases());
+  Object.values(tiled).forEach((l) => l.refresh());
+  refreshCases();
+}
+
+function legend() {
+  const control = L.control({ position: "bottomright" });
+  control.onAdd = () => {
+    const div = el("div", { class: "legend" });
+    div.append(el("b", {}, t("legend")), el("br"));
+    for (const [code, colour] of Object.entries(STAGE_COLOURS)) {
+      const i = el("i");
+      i.style.background = colour;
+      div.append(i, stageLabel(code), el("br"));
+    }
+    const select = el("select", { "data-testid": "choropleth", "aria-label": t("choropleth") });
+    for (const [v, k] of [["", "chor_none"], ["reported", "chor_reported"], ["overdue", "chor_overdue"], ["on_time_rate", "chor_on_time"]]) {
+      select.append(el("option", { value: v }, `${t("choropleth")}: ${t(k)}`));
+    }
+    const days = el("select", { "aria-label": "period" });
+    for (const n of [7, 30, 90, 365]) {
+      days.append(el("option", { value: n }, t("period_days", { n })));
+    }
+    const apply = () => choropleth(select.value, Number(days.value));
+    select.addEventListener("change", apply);
+    days.addEventListener("change", apply);
+    div.append(select, days);
+    L.DomEvent.disableClickPropagation(div);
+    return div;
+  };
+  control.addTo(map);
+}
+
+export async function choropleth(metric, days) {
+  chor = { metric, stats: new Map(), max: 1 };
+  if (metric) {
+    const since = new Date(Date.now() - days * 86400000).toISOString();
+    const res = await getJson(`/api/v1/cases/stats?level=grid&since=${encodeURIComponent(since)}`);
+    for (const a of res.data?.areas ?? []) {
+      const rate = a.on_time_rate ?? (a.closed ? a.closed_on_time / a.closed : null);
+      chor.stats.set(a.code, { ...a, on_time_rate: rate });
+      chor.max = Math.max(chor.max, a[metric] ?? 0);
+    }
+  }
+  tiled.grids.restyle();
+  document.body.dataset.choropleth = metric;
+}
+
+// Cases for the view: counts per grid when public or zoomed out, else each case (filtered).
+export async function refreshCases() {
+  const street = signedIn() && map.getZoom() >= STREET_ZOOM;
+  if (!street) {
+    markers.clearLayers();
+    if (!map.hasLayer(counts.group)) {
+      counts.group.addTo(map);
+    }
+    counts.refresh();
+    document.body.dataset.caseMarkers = "0";
+    return;
+  }
+  map.removeLayer(counts.group);
+  const bbox = filter.bboxOf(wgsBounds());
+  const res = await getJson(`/api/v1/cases?${filter.query({ bbox, limit: 1000, offset: 0 })}`);
+  markers.clearLayers();
+  for (const c of res.ok ? res.data.cases : []) {
+    upsertMarker(c);
+  }
+  document.body.dataset.caseMarkers = String(markers.getLayers().length);
+}
+
+// The view's bounds in WGS-84 (the API's coordinates), whatever the basemap.
+export function wgsBounds() {
+  const b = map.getBounds();
+  const [w, s] = fromMap(b.getWest(), b.getSouth());
+  const [e, n] = fromMap(b.getEast(), b.getNorth());
+  return L.latLngBounds([s, w], [n, e]);
+}
+
+export function upsertMarker(c) {
+  const old = markers.getLayers().find((m) => m.options.caseId === c.id);
+  if (old) {
+    markers.removeLayer(old);
+  }
+  if (c.lat === undefined || c.lat === null) {
+    return;
+  }
+  const [lon, lat] = toMap(c.lon, c.lat);
+  const m = L.marker([lat, lon], {
+    caseId: c.id,
+    icon: dot(STAGE_COLOURS[c.status] ?? "#333", c.overdue ? "#000" : "#fff"),
+    title: `#${c.id}`,
+  });
+  markers.addLayer(m);
+  document.body.dataset.caseMarkers = String(markers.getLayers().length);
+}
+
+export function reloadAll() {
+  Object.values(tiled).forEach((l) => l.reset());
+  counts.reset();
+  refreshCases();
+}

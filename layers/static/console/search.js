@@ -1,0 +1,53 @@
+// The search box: a case id, a grid code or name, a village or town name flies there
+// (GET /api/v1/search; until the server has it, a number opens that case).
+
+import { getJson, optional } from "./api.js";
+import { el } from "./esc.js";
+import { toMap } from "./gcj.js";
+import { t } from "./i18n.js";
+
+export function init(map, openCase) {
+  const input = document.getElementById("search");
+  const results = el("ol", { class: "queue", id: "search-results" });
+  input.after(results);
+  input.addEventListener("keydown", async (e) => {
+    if (e.key !== "Enter") {
+      return;
+    }
+    e.preventDefault();
+    const q = input.value.trim();
+    if (!q) {
+      return;
+    }
+    const res = await optional(`/api/v1/search?q=${encodeURIComponent(q)}`);
+    let hits = res?.ok ? res.data.results : [];
+    if (!res && /^\d+$/.test(q)) {
+      const c = await getJson(`/api/v1/cases/${q}`);
+      hits = c.ok ? [{ kind: "case", id: c.data.id, name: c.data.title, lon: c.data.lon, lat: c.data.lat }] : [];
+    }
+    results.replaceChildren(...hits.slice(0, 10).map((h) => {
+      const li = el("li", { "data-kind": h.kind }, `${h.kind} ${h.id ?? h.code ?? ""} ${h.name ?? ""}`);
+      li.addEventListener("click", () => go(map, h, openCase));
+      return li;
+    }));
+    if (!hits.length) {
+      results.replaceChildren(el("li", {}, t("not_found")));
+    } else {
+      go(map, hits[0], openCase);
+    }
+  });
+}
+
+function go(map, hit, openCase) {
+  if (hit.bbox) {
+    const [w, s] = toMap(hit.bbox[0], hit.bbox[1]);
+    const [e, n] = toMap(hit.bbox[2], hit.bbox[3]);
+    map.fitBounds([[s, w], [n, e]]);
+  } else if (hit.lat !== undefined && hit.lat !== null) {
+    const [lon, lat] = toMap(hit.lon, hit.lat);
+    map.setView([lat, lon], Math.max(map.getZoom(), 16));
+  }
+  if (hit.kind === "case") {
+    openCase(hit.id);
+  }
+}
