@@ -6,27 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import pytest
 from playwright.sync_api import Page, Response, sync_playwright
 
 from tests.test_map_page import FLAGS
 
 SHOTS = Path(__file__).parent / "screenshots"
-
-# Endpoints of issue 11 built on another branch: on this branch they answer 404 and the page
-# degrades. At merge, empty PENDING and make `needs_api` a no-op (tests/README: console).
-PENDING = (
-    "/api/v1/session",
-    "/api/v1/config",
-    "/api/v1/cases/lifecycle",
-    "/api/v1/search",
-    "/nearby",
-)
-needs_api = pytest.mark.xfail(
-    strict=True, reason="needs the issue-11 server API (session, sort/open, search, nearby)"
-)
 
 
 @dataclass
@@ -36,24 +21,16 @@ class Record:
     base: str
     requests: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    pending: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def response(self, r: Response) -> None:
         if r.status < 400:
             return
-        path = urlsplit(r.url).path
-        if r.status in (404, 422) and any(p in path for p in PENDING):
-            self.pending.append(path)
-        else:
-            self.failed.append(f"{r.status} {r.url}")
+        self.failed.append(f"{r.status} {r.url}")
 
     def real_errors(self) -> list[str]:
-        """Console errors, less the browser's own line per tolerated pending 404."""
-        missing = ("status of 404", "status of 422")
-        out = [e for e in self.errors if not any(m in e for m in missing)]
-        out += [e for e in self.errors if any(m in e for m in missing)][len(self.pending) :]
-        return out
+        """The page's console errors."""
+        return list(self.errors)
 
     def foreign(self) -> list[str]:
         return [u for u in self.requests if not (u.startswith(self.base) or u.startswith("data:"))]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests.console import console, needs_api, open_console, row_ids, set_view, shot
+from tests.console import console, open_console, row_ids, set_view, shot
 from tests.helpers import ServerProcess
 
 IN_BBOX = "ST_Intersects(geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326))"
@@ -73,7 +73,6 @@ def test_stage_filter_drives_list_markers_and_url(
     assert rec.failed == [] and rec.real_errors() == []
 
 
-@needs_api
 def test_queue_lists_open_cases_by_deadline(
     demo_server: ServerProcess, demo_ro: Engine, chromium: str, tokens: dict[str, str]
 ) -> None:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests.console import console, needs_api, open_console
+from tests.console import console, open_console
 from tests.helpers import ServerProcess
 
 
-@needs_api
 def test_sign_in_sets_an_httponly_cookie_and_no_header(
     demo_server: ServerProcess, chromium: str, tokens: dict[str, str]
 ) -> None:
@@ -30,7 +29,6 @@ def test_sign_in_sets_an_httponly_cookie_and_no_header(
     assert rec.pending == []
 
 
-@needs_api
 def test_search_flies_to_a_grid(demo_server: ServerProcess, demo_ro: Engine, chromium: str) -> None:
     with demo_ro.connect() as conn:
         code, lon, lat = conn.execute(
@@ -50,7 +48,6 @@ def test_search_flies_to_a_grid(demo_server: ServerProcess, demo_ro: Engine, chr
     assert abs(c[0] - lon) < 0.01 and abs(c[1] - lat) < 0.01
 
 
-@needs_api
 def test_panel_lists_nearby_cases_and_stations(
     demo_server: ServerProcess, demo_ro: Engine, chromium: str, tokens: dict[str, str]
 ) -> None:

@@ -4,6 +4,7 @@ GeoJSON and its locally served assets."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Path
 from fastapi.concurrency import run_in_threadpool
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import EngineDep
 from gis.owners.extent import city_extent
 from gis.registry.layers import BOUNDARY_LAYERS
+from gis.store.settings import get_settings
 from layers import assets
 from layers.boundaries import boundaries_geojson
 from layers.page import MAP_SCRIPT_URL, Page, build_page, csp
@@ -36,9 +38,18 @@ async def _page(engine: EngineDep) -> Page:
     return await run_in_threadpool(build)
 
 
+def _origin(template: str | None) -> str | None:
+    """The scheme and host of a basemap URL template (what the CSP lets images come from)."""
+    if not template:
+        return None
+    parts = urlsplit(template.replace("{s}", "a"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
 @router.get("/map", response_class=HTMLResponse, tags=["map"], summary="The dispatcher's console")
 async def one_map(engine: EngineDep) -> HTMLResponse:
-    headers = {"Content-Security-Policy": csp(), **GUARDS}
+    basemap = get_settings().basemap_url
+    headers = {"Content-Security-Policy": csp(_origin(basemap)), **GUARDS}
     missing = assets.missing_packages()
     if missing:
         return HTMLResponse(

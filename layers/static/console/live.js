@@ -7,7 +7,7 @@ import { bearerToken, fetchRaw } from "./api.js";
 let source = null;
 let reader = null;
 
-function parse(block, onCase) {
+function parse(block, onCase, onEnd) {
   let event = "message";
   let data = "";
   for (const line of block.split("\n")) {
@@ -19,10 +19,13 @@ function parse(block, onCase) {
   }
   if (event === "case" && data) {
     onCase(JSON.parse(data));
+  } else if (event === "end") {
+    stop();
+    onEnd();
   }
 }
 
-async function readStream(onCase, onResync, first) {
+async function readStream(onCase, onResync, onEnd, first) {
   const controller = new AbortController();
   reader = controller;
   try {
@@ -43,7 +46,7 @@ async function readStream(onCase, onResync, first) {
       buffer += value.replace(/\r/g, "");
       let cut;
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        parse(buffer.slice(0, cut), onCase);
+        parse(buffer.slice(0, cut), onCase, onEnd);
         buffer = buffer.slice(cut + 2);
       }
     }
@@ -51,7 +54,7 @@ async function readStream(onCase, onResync, first) {
     // dropped: reconnect below, unless stopped
   }
   if (reader === controller) {
-    setTimeout(() => readStream(onCase, onResync, false), 3000);
+    setTimeout(() => readStream(onCase, onResync, onEnd, false), 3000);
   }
 }
 
@@ -63,15 +66,20 @@ export function stop() {
   r?.abort();
 }
 
-export function start(onCase, onResync) {
+// onEnd: the server ended the stream because the token was revoked or expired.
+export function start(onCase, onResync, onEnd) {
   stop();
   if (bearerToken()) {
-    readStream(onCase, onResync, true);
+    readStream(onCase, onResync, onEnd, true);
     return;
   }
   let opened = false;
   source = new EventSource("/api/v1/cases/stream");
   source.addEventListener("case", (e) => onCase(JSON.parse(e.data)));
+  source.addEventListener("end", () => {
+    stop();
+    onEnd();
+  });
   source.addEventListener("open", () => {
     if (opened) {
       onResync();

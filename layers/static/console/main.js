@@ -99,7 +99,7 @@ async function afterSignIn() {
   mapview.reloadAll();
   if (api.signedIn()) {
     await queue.reload();
-    live.start(onCase, resync);
+    live.start(onCase, resync, () => say(i18n.t("session_ended")));
   } else {
     live.stop();
     panel.close();
