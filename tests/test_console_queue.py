@@ -82,9 +82,11 @@ def test_queue_lists_open_cases_by_deadline(
     with demo_ro.connect() as conn:
         want = list(
             conn.execute(
-                sa.text(
-                    "SELECT id FROM cases WHERE status IN ('reported', 'registered', "
-                    "'dispatched', 'in_progress', 'responded') ORDER BY close_by, id LIMIT :n"
+                sa.text(  # the deadline to close: set at intake, else the category's hours
+                    "SELECT c.id FROM cases c JOIN case_categories cc ON cc.code = c.category "
+                    "WHERE c.status IN ('reported', 'registered', 'dispatched', 'in_progress', "
+                    "'responded') ORDER BY coalesce(c.close_by, c.reported_at + "
+                    "cc.close_hours * interval '1 hour'), c.id LIMIT :n"
                 ),
                 {"n": len(ids)},
             ).scalars()

@@ -26,7 +26,7 @@ def test_sign_in_sets_an_httponly_cookie_and_no_header(
     assert not any(auth)  # the cookie goes with every fetch
     assert tokens["dispatcher"] not in stored
     assert "dispatcher" in who
-    assert rec.pending == []
+    assert rec.failed == []
 
 
 def test_search_flies_to_a_grid(demo_server: ServerProcess, demo_ro: Engine, chromium: str) -> None:
