@@ -34,7 +34,7 @@ from gis.access.users import add_user
 from tests.test_map_page import FLAGS
 
 GRID_ZOOM = 13  # mapview.js BOUNDARIES: grid outlines from z13 (case counts from z10)
-LOADS, CREATIONS = 5, 10
+LOADS, CREATIONS = int(os.environ.get("BENCH_LOADS", 5)), int(os.environ.get("BENCH_CREATIONS", 10))
 GOAL_RENDER_S, GOAL_BYTES, GOAL_LIVE_S = 1.5, 500_000, 1.0
 TIMEOUT_MS = 60_000
 
@@ -45,8 +45,8 @@ def busiest_grid(engine: Engine) -> tuple[float, float]:
         x, y = conn.execute(
             sa.text(
                 "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grids "
-                " WHERE valid_to IS NULL AND code = (SELECT grid_code FROM cases "
-                "  GROUP BY grid_code ORDER BY count(*) DESC LIMIT 1)) s"
+                " WHERE id = (SELECT grid_id FROM cases GROUP BY grid_id ORDER BY count(*) DESC LIMIT 1)"
+                ") s"
             )
         ).one()
     return float(x), float(y)
@@ -62,11 +62,14 @@ class Traffic:
     def watch(self, page: Page) -> None:
         page.on("request", self.started)
         page.on("requestfinished", self.finished)
-        page.on("requestfailed", self.pending.discard)
+        page.on("requestfailed", self.failed)
 
     def started(self, r: Request) -> None:
         if "/stream" not in r.url:
             self.pending.add(r)
+
+    def failed(self, r: Request) -> None:
+        self.pending.discard(r)
 
     def finished(self, r: Request) -> None:
         self.pending.discard(r)
@@ -89,10 +92,20 @@ def wait_drawn(page: Page, traffic: Traffic, zoom: int) -> None:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
 
 
-def cold_load(
-    browser: Browser, base: str, token: str, lon: float, lat: float
-) -> tuple[float, float, int, str]:
-    """(seconds to the opening view, seconds to grids and cases at GRID_ZOOM, largest bytes, URL)."""
+@dataclass
+class Load:
+    """One cold page load: seconds to the opening view and to grids and cases at GRID_ZOOM,
+    the largest response and the slowest request (to see what dominates)."""
+
+    opened: float
+    drawn: float
+    requests: int
+    biggest: tuple[int, str]
+    slowest: tuple[float, str]
+
+
+def cold_load(browser: Browser, base: str, token: str, lon: float, lat: float) -> Load:
+    """A new browser context signs in, opens /map and zooms to GRID_ZOOM at (lon, lat)."""
     context = browser.new_context(viewport={"width": 1400, "height": 860})
     try:
         r = context.request.post(base + "/api/v1/session", data={"token": token})
@@ -112,8 +125,13 @@ def cold_load(
         )
         wait_drawn(page, traffic, GRID_ZOOM)
         drawn = time.perf_counter() - started
-        size, url = max((q.sizes()["responseBodySize"], q.url) for q in traffic.done)
-        return opened, drawn, size, url
+        return Load(
+            opened,
+            drawn,
+            len(traffic.done),
+            max((q.sizes()["responseBodySize"], q.url) for q in traffic.done),
+            max((q.timing["responseEnd"], q.url) for q in traffic.done),
+        )
     finally:
         context.close()
 
@@ -179,13 +197,14 @@ def measure(url: str) -> dict[str, float]:
         f"  grid zoom {GRID_ZOOM} at ({lon:.4f}, {lat:.4f}); "
         f"load average {load_before:.1f} -> {load_after:.1f}"
     )
-    for i, (opened, drawn, size, where) in enumerate(loads, 1):
+    for i, x in enumerate(loads, 1):
         print(
-            f"    load {i}: opening view {opened:.2f} s, grids and cases {drawn:.2f} s, "
-            f"largest {size / 1000:.0f} KB {where}"
+            f"    load {i}: opening view {x.opened:.2f} s, grids and cases {x.drawn:.2f} s, "
+            f"{x.requests} requests, largest {x.biggest[0] / 1000:.0f} KB {x.biggest[1]}, "
+            f"slowest {x.slowest[0]:.0f} ms {x.slowest[1]}"
         )
-    render = statistics.median(d for _, d, _, _ in loads)
-    size, where = max((s, u) for _, _, s, u in loads)
+    render = statistics.median(x.drawn for x in loads)
+    size, where = max(x.biggest for x in loads)
     live = statistics.median(delays)
     print(f"  live delays (s): {' '.join(f'{d:.2f}' for d in delays)}")
     print(
