@@ -34,7 +34,9 @@ from gis.access.users import add_user
 from tests.test_map_page import FLAGS
 
 GRID_ZOOM = 13  # mapview.js BOUNDARIES: grid outlines from z13 (case counts from z10)
-LOADS, CREATIONS = int(os.environ.get("BENCH_LOADS", 5)), int(os.environ.get("BENCH_CREATIONS", 10))
+# Fewer for a quick try: BENCH_LOADS=1 BENCH_CREATIONS=2 (measure(url) reuses a loaded database).
+LOADS = int(os.environ.get("BENCH_LOADS", "5"))
+CREATIONS = int(os.environ.get("BENCH_CREATIONS", "10"))
 GOAL_RENDER_S, GOAL_BYTES, GOAL_LIVE_S = 1.5, 500_000, 1.0
 TIMEOUT_MS = 60_000
 
