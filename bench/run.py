@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import http_locate, import_speed, locate_bulk, tiles
+from bench import console, http_locate, import_speed, locate_bulk, tiles
 
 
 def main() -> None:
@@ -10,6 +10,7 @@ def main() -> None:
     http_locate.main()
     import_speed.main()
     tiles.main()
+    console.main()
 
 
 if __name__ == "__main__":
