@@ -25,6 +25,7 @@ from gis.registry.model import Field, Layer
 from layers.versions import memo
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
+MAX_OFFSET = 10_000_000  # past every layer; a larger offset is a mistake (or an attack)
 COMMON_PARAMS = ("limit", "offset", "bbox", "datetime", "f")
 
 
@@ -37,13 +38,17 @@ class ItemsQuery:
     equals: dict[str, str] = field(default_factory=dict)
 
 
-def _int(name: str, raw: str, low: int) -> int:
+def _int(name: str, raw: str, low: int, high: int | None = None) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise BadParameter(name, f"{raw[:40]!r} is not an integer") from None
     if value < low:
         raise BadParameter(name, f"must be at least {low}, not {value}")
+    if high is not None and value > high:
+        raise BadParameter(
+            name, f"must be at most {high:,}, not {str(value)[:20]}: narrow the query instead"
+        )
     return value
 
 
@@ -118,7 +123,7 @@ def parse_items_query(
             # /req/core/fc-limit-response-1), as GDAL and QGIS expect.
             q.limit = min(_int(name, raw, 1), MAX_LIMIT)
         elif name == "offset":
-            q.offset = _int(name, raw, 0)
+            q.offset = _int(name, raw, 0, MAX_OFFSET)
         elif name == "bbox":
             q.bbox = parse_bbox(raw)
         elif name == "datetime":

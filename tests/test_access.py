@@ -324,6 +324,9 @@ HOSTILE = [
     ("GET", "/ogc/collections/cases/items/%C2%B2", 404, None),
     ("GET", "/open311/v2/requests/%C2%B2.json", 404, None),
     ("GET", "/open311/v2/requests.json?service_request_id=%C2%B2", 400, None),
+    ("GET", "/ogc/collections/grids/items?offset=" + "9" * 30, 400, "offset"),
+    ("GET", "/ogc/collections/grids/items?limit=" + "9" * 5000, 400, "limit"),
+    ("GET", "/api/v1/cases?offset=" + "9" * 30, 422, None),
 ]
 
 

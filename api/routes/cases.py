@@ -30,7 +30,7 @@ from gis.errors import InvalidInput, NotAuthenticated, OneMapError
 from gis.registry.vocab import CASE_STATUSES
 from gis.stats import cases as case_stats
 from layers import casefile
-from layers.features import parse_bbox
+from layers.features import MAX_OFFSET, parse_bbox
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 T = TypeVar("T")
@@ -170,7 +170,7 @@ async def list_cases(
     reported_before: datetime | None = None,
     sort: str = Query(DEFAULT_SORT, description=f"one of {', '.join(SORTS)} (-: descending)"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     fmt: Literal["json", "csv", "geojson"] = Query(
         "json",
         alias="f",
