@@ -52,6 +52,7 @@ from gis.errors import (
     PreconditionRequired,
     StaleVersion,
     TileOutOfRange,
+    TooLarge,
     UnknownLayer,
 )
 
@@ -72,6 +73,7 @@ STATUS: dict[type[OneMapError], int] = {
     IllegalTransition: 409,
     StaleVersion: 412,
     PreconditionRequired: 428,
+    TooLarge: 413,
     DatabaseUnavailable: 503,
     ClusterError: 503,
 }

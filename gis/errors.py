@@ -100,6 +100,10 @@ class ImportRejected(OneMapError):
         )
 
 
+class TooLarge(OneMapError):
+    """A request larger than the caller may send (anonymous callers have lower limits)."""
+
+
 class NotAuthenticated(OneMapError):
     """No token, or a token that is unknown or disabled, where one is needed."""
 

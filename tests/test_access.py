@@ -379,3 +379,16 @@ def test_the_csv_export_quotes_what_a_spreadsheet_would_run(env: Env) -> None:  
     assert rows[cid]["title"] == "'" + title
     r = httpx.get(env.url(f"/api/v1/cases/{cid}"), headers=env.h("dispatcher"))
     assert r.json()["title"] == title  # only the spreadsheet file is quoted
+
+
+def test_an_anonymous_batch_is_bounded(env: Env) -> None:  # noqa: F811
+    """More than 10,000 points without a token: a 413 that says how to do it instead; with a
+    token the same batch is answered."""
+    body = {"points": [list(INSIDE)] * 10_001}
+    r = httpx.post(env.url("/api/v1/locate"), json=body, timeout=60)
+    assert r.status_code == 413, r.text[:300]
+    assert "10,001 points" in r.json()["detail"] and "onemap locate --csv" in r.json()["detail"]
+    r = httpx.post(env.url("/api/v1/locate"), json=body, headers=env.h("analyst"), timeout=60)
+    assert r.status_code == 200 and r.json()["count"] == 10_001
+    small = httpx.post(env.url("/api/v1/locate"), json={"points": [list(INSIDE)] * 10}, timeout=60)
+    assert small.status_code == 200

@@ -356,6 +356,7 @@ def test_the_status_of_every_domain_error() -> None:
         "IllegalTransition": 409,
         "StaleVersion": 412,
         "PreconditionRequired": 428,
+        "TooLarge": 413,
     }
     found: dict[str, int] = {}
     todo = list(OneMapError.__subclasses__())

@@ -16,13 +16,15 @@ from pydantic import BaseModel, Field, field_validator
 
 from api.auth import ActorDep
 from api.deps import EngineDep
+from gis.access.roles import PUBLIC_ROLE
 from gis.crs.systems import InputCRS, is_lonlat, parse_crs
-from gis.errors import BadParameter, InvalidCRS, OutsideCoverage
+from gis.errors import BadParameter, InvalidCRS, OutsideCoverage, TooLarge
 from gis.owners.cache import cached_plan_index, owner_index, plan_index
 from gis.owners.leaders import leaders_shown, with_leaders
 from gis.owners.model import DEFAULT_TOLERANCE_M
 from gis.owners.pointcheck import cached_extent, check_points
 from gis.store.db import get_engine
+from gis.store.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["locate"])
 MAX_POINTS = 100_000
@@ -279,6 +281,7 @@ class FeatureCollectionBody(BaseModel):
 )
 def locate_many(
     engine: EngineDep,
+    actor: ActorDep,
     body: Annotated[
         PointsBody | FeatureCollectionBody,
         Body(
@@ -315,6 +318,12 @@ def locate_many(
         )
         xy = np.array([f.geometry["coordinates"][:2] for f in body.features], dtype=float).reshape(
             -1, 2
+        )
+    most = get_settings().public_max_points
+    if actor.role == PUBLIC_ROLE and len(xy) > most:
+        raise TooLarge(
+            f"{len(xy):,} points: without a token a batch holds at most {most:,}; send a token "
+            "(Authorization: Bearer ...) for up to 100,000, or use `onemap locate --csv` for a file"
         )
     parsed = _crs(crs_text)
     with engine.connect() as conn:

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     seed: int = 20240917
     """Seed of the demo city generator."""
     extent_margin_m: float = 5000.0
+    public_max_points: int = 10_000
+    """The most points an anonymous batch locate may send (a token lifts it to 100,000)."""
     public_min_days: float = 7.0
     """The shortest period of case statistics the public may ask for."""
     public_min_count: int = 5
