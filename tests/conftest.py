@@ -198,3 +198,15 @@ def tokens(demo_ro: Engine) -> dict[str, str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def writable(demo_db: Engine) -> Iterator[tuple[ServerProcess, str, Engine]]:
+    """A server on a private copy of the demo city, with a dispatcher's token."""
+    from gis.access.users import add_user
+
+    with demo_db.begin() as conn:
+        token = add_user(conn, "writable-dispatcher", "dispatcher")
+    server = ServerProcess(demo_db.url.render_as_string(hide_password=False))
+    yield server, token, demo_db
+    server.stop()

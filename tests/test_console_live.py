@@ -4,26 +4,13 @@ without a reload."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.console import console, open_console, set_view, shot
 from tests.helpers import ServerProcess
-
-
-@pytest.fixture
-def live_server(demo_db: Engine) -> Iterator[tuple[ServerProcess, str, Engine]]:
-    from gis.access.users import add_user
-
-    with demo_db.begin() as conn:
-        token = add_user(conn, "live-dispatcher", "dispatcher")
-    server = ServerProcess(demo_db.url.render_as_string(hide_password=False))
-    yield server, token, demo_db
-    server.stop()
 
 
 def grid_point(db: Engine) -> tuple[float, float]:
@@ -39,9 +26,9 @@ def grid_point(db: Engine) -> tuple[float, float]:
 
 
 def test_new_case_appears_in_queue_and_map_within_2s(
-    live_server: tuple[ServerProcess, str, Engine], chromium: str
+    writable: tuple[ServerProcess, str, Engine], chromium: str
 ) -> None:
-    server, token, db = live_server
+    server, token, db = writable
     lon, lat = grid_point(db)
     with console(chromium, server.base) as (page, rec):
         open_console(page, server.base, "?sort=-reported_at", token=token)

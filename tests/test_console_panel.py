@@ -3,27 +3,12 @@ database; a second tab acting on a stale version is shown the conflict; j/k/Ente
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page
 from sqlalchemy.engine import Engine
 
 from tests.console import console, open_console, row_ids, shot, watch
 from tests.helpers import ServerProcess
-
-
-@pytest.fixture
-def writable(demo_db: Engine) -> Iterator[tuple[ServerProcess, str, Engine]]:
-    """A server on a private copy of the demo city and a dispatcher's token."""
-    from gis.access.users import add_user
-
-    with demo_db.begin() as conn:
-        token = add_user(conn, "panel-dispatcher", "dispatcher")
-    server = ServerProcess(demo_db.url.render_as_string(hide_password=False))
-    yield server, token, demo_db
-    server.stop()
 
 
 def _first(db: Engine, status: str) -> tuple[int, str, int]:

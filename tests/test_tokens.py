@@ -11,16 +11,22 @@ from tests.helpers import run_cli
 from tests.test_cases import Env, env  # noqa: F401 - the module's fixture
 
 
+def _hours_left(env: Env, name: str) -> float:  # noqa: F811
+    """How long the user's token still holds, by the database's clock."""
+    with env.engine.connect() as conn:
+        hours = conn.execute(
+            sa.text(
+                "SELECT extract(epoch FROM expires_at - now()) / 3600 FROM users WHERE name = :n"
+            ),
+            {"n": name},
+        ).scalar_one()
+    return float(hours)
+
+
 def test_a_token_expires(env: Env) -> None:  # noqa: F811
     with env.engine.begin() as conn:
         token = add_user(conn, "t-expiring", "analyst")
-        hours = conn.execute(
-            sa.text(
-                "SELECT extract(epoch FROM expires_at - now()) / 3600 FROM users "
-                "WHERE name = 't-expiring'"
-            )
-        ).scalar_one()
-    assert 11.9 < float(hours) <= 12.0
+    assert 11.9 < _hours_left(env, "t-expiring") <= 12.0
     h = {"Authorization": f"Bearer {token}"}
     assert httpx.get(env.url("/api/v1/cases?limit=1"), headers=h).status_code == 200
     with env.engine.begin() as conn:
@@ -45,14 +51,7 @@ def test_tokens_are_issued_for_a_while_and_revoked(env: Env) -> None:  # noqa: F
     )
     assert r.returncode == 0, r.stderr
     token = r.stdout.strip()
-    with env.engine.connect() as conn:
-        hours = conn.execute(
-            sa.text(
-                "SELECT extract(epoch FROM expires_at - now()) / 3600 FROM users "
-                "WHERE name = 't-cli'"
-            )
-        ).scalar_one()
-    assert 1.9 < float(hours) <= 2.0
+    assert 1.9 < _hours_left(env, "t-cli") <= 2.0
     listed = run_cli("users", "list", engine=env.engine).stdout
     assert any(line.startswith("t-cli") and " until " in line for line in listed.splitlines())
     assert run_cli("users", "disable", "t-cli", engine=env.engine).returncode == 0
