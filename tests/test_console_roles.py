@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from tests.console import console, open_console, row_ids, set_view, shot, wait_some
 from tests.helpers import ServerProcess
-from tests.test_console_live import grid_point, live_server  # noqa: F401 (a fixture)
+from tests.test_console_live import grid_point
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -65,10 +65,10 @@ def test_public_page_shows_no_case_details(demo_server: ServerProcess, chromium:
 
 
 def test_markup_in_a_title_renders_as_text(
-    live_server: tuple[ServerProcess, str, Engine],  # noqa: F811
+    writable: tuple[ServerProcess, str, Engine],
     chromium: str,
 ) -> None:
-    server, token, db = live_server
+    server, token, db = writable
     lon, lat = grid_point(db)
     r = httpx.post(
         server.base + "/api/v1/cases",
