@@ -85,7 +85,7 @@ class ServerProcess:
 
         import httpx
 
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core machine starts slowly
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 break
