@@ -60,9 +60,14 @@ def restore(url: str, path: str | Path, app_role: str | None = None) -> None:
             f"{path} is not a OneMap backup (a pg_dump custom archive holding the cases "
             "table): make one with `onemap backup FILE`"
         )
-    # PostGIS stays as it is (only a superuser may drop or create it): everything else is
-    # restored, owned by the role signed in (the owner), with no privileges from the archive.
-    entries = [line for line in listed.stdout.splitlines() if " EXTENSION " not in line]
+    # PostGIS and its spatial_ref_sys stay as they are (only a superuser may change them;
+    # OneMap adds no reference systems): everything else is restored, owned by the role
+    # signed in (the owner), with no privileges from the archive.
+    entries = [
+        line
+        for line in listed.stdout.splitlines()
+        if " EXTENSION " not in line and " spatial_ref_sys " not in line
+    ]
     with tempfile.NamedTemporaryFile("w", suffix=".list") as use_list:
         use_list.write("\n".join(entries) + "\n")
         use_list.flush()
