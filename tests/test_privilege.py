@@ -82,8 +82,17 @@ def test_the_roles_hold_what_they_should(demo_db: Engine) -> None:
         )
         assert set(owners) == set(APP_PRIVILEGES)
         assert set(owners.values()) == {OWNER}
-        assert q(sa.text("SELECT has_schema_privilege(:r, 'public', 'CREATE')"), {"r": APP}).scalar() is False
-        assert q(sa.text("SELECT has_database_privilege(:r, current_database(), 'CREATE')"), {"r": APP}).scalar() is False
+        assert (
+            q(sa.text("SELECT has_schema_privilege(:r, 'public', 'CREATE')"), {"r": APP}).scalar()
+            is False
+        )
+        assert (
+            q(
+                sa.text("SELECT has_database_privilege(:r, current_database(), 'CREATE')"),
+                {"r": APP},
+            ).scalar()
+            is False
+        )
         attrs = q(
             sa.text(
                 "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls "
@@ -137,17 +146,23 @@ def test_the_app_role_files_a_case_and_appends_history_through_the_api(
     after = _rows(db)
     assert after["cases"] == before["cases"] + 1
     with db.connect() as conn:
-        actions = conn.execute(
-            sa.text("SELECT action FROM case_history WHERE case_id = :c ORDER BY id"), {"c": cid}
-        ).scalars().all()
+        actions = (
+            conn.execute(
+                sa.text("SELECT action FROM case_history WHERE case_id = :c ORDER BY id"),
+                {"c": cid},
+            )
+            .scalars()
+            .all()
+        )
         assert actions[-1] == "register"
         assert after["case_history"] == before["case_history"] + len(actions)
         # the counts kept by the (owner's) triggers followed
-        assert conn.execute(
-            sa.text("SELECT sum(n) FROM grid_case_counts")
-        ).scalar_one() == conn.execute(
-            sa.text("SELECT count(*) FROM cases WHERE grid_id IS NOT NULL")
-        ).scalar_one()
+        assert (
+            conn.execute(sa.text("SELECT sum(n) FROM grid_case_counts")).scalar_one()
+            == conn.execute(
+                sa.text("SELECT count(*) FROM cases WHERE grid_id IS NOT NULL")
+            ).scalar_one()
+        )
         # and the server signed in as the app role, nothing else
         users = set(
             conn.execute(
@@ -232,7 +247,11 @@ def test_set_up_twice_keeps_the_passwords_and_mends_an_old_trusting_cluster(home
     LocalCluster(home, 1, "onemap_here").start()
     assert pwfile.read_text() == first
     for role in ROLES:
-        with psycopg.connect(make_url(cluster.url("onemap_here", role)).set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
+        with psycopg.connect(
+            make_url(cluster.url("onemap_here", role))
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        ) as conn:
             assert conn.execute("SELECT current_user").fetchone() == (role,)
     # A cluster made before the roles: trusting everyone, no passwords file, tables owned by
     # the superuser. The next start gives it passwords and roles and hands its tables over.
@@ -248,7 +267,13 @@ def test_set_up_twice_keeps_the_passwords_and_mends_an_old_trusting_cluster(home
     cluster.start()
     assert pwfile.read_text() != first and stat.S_IMODE(pwfile.stat().st_mode) == 0o600
     with pytest.raises(psycopg.OperationalError, match="password"):
-        psycopg.connect(host="127.0.0.1", port=cluster.port(), user=SUPERUSER, dbname="postgres", passfile="/dev/null")
+        psycopg.connect(
+            host="127.0.0.1",
+            port=cluster.port(),
+            user=SUPERUSER,
+            dbname="postgres",
+            passfile="/dev/null",
+        )
     with cluster._superuser("onemap_here") as conn:
         assert conn.execute(
             "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'old_cases'"
@@ -272,5 +297,8 @@ def test_ownership_and_grants_survive_a_backup_and_restore(demo_db: Engine, tmp_
     assert r.returncode == 0, r.stderr
     test_the_roles_hold_what_they_should(demo_db)
     with demo_db.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM cases WHERE title = 'changed'")).scalar() == 0
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM cases WHERE title = 'changed'")).scalar()
+            == 0
+        )
     test_the_app_role_is_refused(demo_db, "DELETE FROM case_history")

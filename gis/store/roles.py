@@ -121,21 +121,24 @@ def adopt(conn: psycopg.Connection, database: str) -> None:
     )
     conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-    not_extension = (
-        "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = o.oid AND d.deptype = 'e')"
-    )
     tables = conn.execute(
         "SELECT o.oid::regclass::text FROM pg_class o "
         "WHERE o.relnamespace = 'public'::regnamespace AND o.relkind IN ('r', 'p', 'v', 'm') "
-        f"AND pg_get_userbyid(o.relowner) <> %s AND {not_extension}",
+        "AND pg_get_userbyid(o.relowner) <> %s "
+        "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
+        "AND d.objid = o.oid AND d.deptype = 'e')",
         (OWNER,),
     ).fetchall()
     for (name,) in tables:  # a table's own sequences follow it
-        conn.execute(sql.SQL("ALTER TABLE {} OWNER TO {}").format(sql.SQL(name), sql.Identifier(OWNER)))
+        conn.execute(
+            sql.SQL("ALTER TABLE {} OWNER TO {}").format(sql.SQL(name), sql.Identifier(OWNER))
+        )
     functions = conn.execute(
         "SELECT o.oid::regprocedure::text FROM pg_proc o "
         "WHERE o.pronamespace = 'public'::regnamespace "
-        f"AND pg_get_userbyid(o.proowner) <> %s AND {not_extension}",
+        "AND pg_get_userbyid(o.proowner) <> %s "
+        "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass "
+        "AND d.objid = o.oid AND d.deptype = 'e')",
         (OWNER,),
     ).fetchall()
     for (name,) in functions:
