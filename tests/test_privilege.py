@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from gis.store.cluster import LocalCluster, pg_bindir
+from gis.store.db import libpq_url
 from gis.store.roles import APP, APP_PRIVILEGES, OWNER, ROLES, SUPERUSER
 from tests.conftest import Server, bearer
 from tests.helpers import ROOT, ServerProcess, as_owner, free_port, run_cli
@@ -247,11 +248,7 @@ def test_set_up_twice_keeps_the_passwords_and_mends_an_old_trusting_cluster(home
     LocalCluster(home, 1, "onemap_here").start()
     assert pwfile.read_text() == first
     for role in ROLES:
-        with psycopg.connect(
-            make_url(cluster.url("onemap_here", role))
-            .set(drivername="postgresql")
-            .render_as_string(hide_password=False)
-        ) as conn:
+        with psycopg.connect(libpq_url(cluster.url("onemap_here", role))) as conn:
             assert conn.execute("SELECT current_user").fetchone() == (role,)
     # A cluster made before the roles: trusting everyone, no passwords file, tables owned by
     # the superuser. The next start gives it passwords and roles and hands its tables over.

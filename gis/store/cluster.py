@@ -161,8 +161,8 @@ class LocalCluster:
             self._own(d)
         superuser_password = roles.load_passwords(self.passwordfile, create=True)[SUPERUSER]
         pwfile = self.sockdir / "initdb-password"  # readable by the server's user, then gone
-        pwfile.write_text(superuser_password + "\n")
-        os.chmod(pwfile, 0o600)
+        with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(superuser_password + "\n")
         self._own_file(pwfile)
         try:
             self._run(

@@ -80,9 +80,10 @@ def load_passwords(path: Path, create: bool) -> dict[str, str]:
             return {r: str(stored[r]) for r in ROLES}
     if not create:
         raise ClusterError(
-            f"{path} (the local cluster's passwords) is missing or incomplete, and the cluster "
-            "no longer trusts anyone without one. Put the file back, or start afresh with "
-            "`make clean-db db` (which deletes the local data)."
+            f"{path} (the local cluster's passwords) is missing or incomplete. A cluster made "
+            "before the passwords gets them from `onemap db start` (or `make setup`); one that "
+            "already asks for them needs the file put back, or `make clean-db db` to start "
+            "afresh (which deletes the local data)."
         )
     made = {r: secrets.token_urlsafe(24) for r in ROLES}
     path.parent.mkdir(parents=True, exist_ok=True)
