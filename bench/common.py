@@ -7,14 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import sqlalchemy as sa
-from psycopg import sql
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from gis.demo.city import CitySpec
 from gis.demo.files import write_city
-from gis.store.db import database_url
 from gis.store.migrate import upgrade
 from gis.store.settings import PROJECT_ROOT
 
@@ -36,32 +33,21 @@ def scaled_city(
 
 @contextmanager
 def fresh_database(name: str = "onemap_bench") -> Iterator[Engine]:
-    """An empty, migrated database beside the one in force, dropped afterwards."""
-    base = make_url(database_url())
-    admin = dict(
-        host=base.host,
-        port=base.port,
-        user=base.username,
-        password=base.password,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with psycopg.connect(**admin) as conn:  # type: ignore[arg-type]
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    engine = sa.create_engine(url)
+    """An empty, migrated database on the local cluster, dropped afterwards; the engine signs
+    in as the owner role (the benches ANALYZE, which only a table's owner may)."""
+    from gis.store.cluster import LocalCluster
+    from gis.store.roles import APP
+    from gis.store.settings import get_settings
+
+    cluster = LocalCluster.from_settings(get_settings())
+    cluster.create_database(name)
+    upgrade(cluster.owner_url(name), APP)
+    engine = sa.create_engine(cluster.owner_url(name))
     try:
         yield engine
     finally:
         engine.dispose()
-        with psycopg.connect(**admin) as conn:  # type: ignore[arg-type]
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        cluster.drop_database(name)
 
 
 @contextmanager

@@ -1,8 +1,9 @@
-"""Fixtures: a real PostGIS (the local cluster or ONEMAP_DATABASE_URL) and fresh databases.
+"""Fixtures: a real PostGIS (the project-local cluster) and fresh databases.
 
 Each test run creates its own databases (migrated templates, copied per test) and drops them
-at the end, so the demo data is never touched. Nothing here skips: without PostGIS or
-Chromium the session fixture fails with the reason.
+at the end, so the demo data is never touched. The databases are owned by the owner role and
+the engines and servers sign in as the app role, as in use. Nothing here skips: without
+PostGIS or Chromium the session fixture fails with the reason.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
-from psycopg import sql
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from gis.demo.files import load_demo
-from gis.store.db import normalise_url
+from gis.errors import ClusterError
+from gis.store.cluster import LocalCluster
 from gis.store.migrate import upgrade
+from gis.store.roles import APP
 from tests.helpers import ServerProcess, find_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,72 +33,49 @@ RUN = f"onemap_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
 
 class Server:
-    """A PostgreSQL server where tests may create and drop databases."""
+    """The project-local cluster, where tests create and drop databases (as its superuser).
+    Every database is owned by the owner role; tests and servers reach it as the app role,
+    as the application does (`owner_url`, or helpers.as_owner, for what only the owner may)."""
 
-    def __init__(self, url: str) -> None:
-        self.base = make_url(normalise_url(url))
+    def __init__(self, cluster: LocalCluster) -> None:
+        self.cluster = cluster
 
     def url(self, db: str) -> str:
-        return self.base.set(database=db).render_as_string(hide_password=False)
+        """`db` as the app role."""
+        return self.cluster.url(db)
 
-    def _admin(self) -> psycopg.Connection:
-        u = self.base
-        return psycopg.connect(
-            host=u.host,
-            port=u.port,
-            user=u.username,
-            password=u.password,
-            dbname="postgres",
-            autocommit=True,
-        )
+    def owner_url(self, db: str) -> str:
+        return self.cluster.owner_url(db)
 
     def create(self, name: str, template: str | None = None) -> str:
-        with self._admin() as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            if template:
-                conn.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                        sql.Identifier(name), sql.Identifier(template)
-                    )
-                )
-            else:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        """A new database (a copy of `template`, or empty with PostGIS); its app URL."""
+        self.cluster.create_database(name, template)
         return self.url(name)
 
     def drop(self, name: str) -> None:
-        with self._admin() as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        self.cluster.drop_database(name)
 
 
 @pytest.fixture(scope="session")
 def server() -> Server:
-    """The PostGIS server under test; fails (never skips) when there is none."""
-    url = os.environ.get("ONEMAP_DATABASE_URL")
-    if not url:
-        from gis.store.cluster import LocalCluster
-        from gis.store.settings import get_settings
+    """The project-local cluster (started if need be); fails (never skips) when it cannot be."""
+    from gis.store.settings import get_settings
 
-        cluster = LocalCluster.from_settings(get_settings())
-        cluster.start()
-        url = cluster.url()
-    srv = Server(url)
+    cluster = LocalCluster.from_settings(get_settings())
     try:
-        with srv._admin() as conn:
+        cluster.start()
+        with cluster._superuser() as conn:
             avail = conn.execute(
                 "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
             ).fetchone()
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {url}: {exc}", pytrace=False)
+    except (psycopg.OperationalError, ClusterError) as exc:
+        pytest.fail(f"the local PostgreSQL cluster is not usable: {exc}", pytrace=False)
     if not avail:
         pytest.fail(
             "PostGIS is not installed on the test server (apt-get install postgresql-15-postgis-3)",
             pytrace=False,
         )
-    return srv
+    return Server(cluster)
 
 
 @pytest.fixture(scope="session")
@@ -112,7 +91,8 @@ def chromium() -> str:
 def empty_template(server: Server) -> Iterator[str]:
     """A migrated, empty database to copy."""
     name = f"{RUN}_empty"
-    upgrade(server.create(name))
+    server.create(name)
+    upgrade(server.owner_url(name), APP)
     yield name
     server.drop(name)
 
@@ -122,10 +102,12 @@ def demo_template(server: Server, empty_template: str) -> Iterator[str]:
     """A database holding the demo city (thematic layers drawn as of DEMO_NOW), to copy."""
     name = f"{RUN}_demo"
     engine = sa.create_engine(server.create(name, empty_template))
-    load_demo(engine, BOUNDARIES, seed=20240917, now=DEMO_NOW)
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
+    load_demo(engine, BOUNDARIES, seed=20240917, now=DEMO_NOW)  # as the app role, as in use
     engine.dispose()
+    owner = sa.create_engine(server.owner_url(name))  # only a table's owner may vacuum it
+    with owner.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
+    owner.dispose()
     yield name
     server.drop(name)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests.helpers import run_cli
+from tests.helpers import as_owner, run_cli
 
 DIGEST = {
     "cases": "SELECT count(*) || ':' || md5(string_agg(id || status || version || title || "
@@ -32,12 +32,14 @@ def test_backup_change_restore_round_trip(demo_db: Engine, tmp_path: Path) -> No
     r = run_cli("backup", str(dump), engine=demo_db)
     assert r.returncode == 0, r.stderr
     assert dump.stat().st_size > 100_000 and not list(tmp_path.glob(".*partial"))
-    with demo_db.begin() as conn:  # change things
+    owner = as_owner(demo_db)  # change things, some beyond the app role
+    with owner.begin() as conn:
         conn.execute(sa.text("UPDATE cases SET title = 'changed' WHERE id % 7 = 0"))
         conn.execute(sa.text("DELETE FROM grid_case_counts"))
         conn.execute(
             sa.text("INSERT INTO users (name, role, token_hash) VALUES ('x', 'analyst', 'h')")
         )
+    owner.dispose()
     assert _digest(demo_db) != before
     r = run_cli("restore", str(dump), engine=demo_db)  # without --yes: asks, and stdin says no
     assert r.returncode != 0 and _digest(demo_db) != before

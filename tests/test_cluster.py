@@ -37,7 +37,11 @@ def test_cluster_chooses_a_free_port_and_remembers_it(home: Path) -> None:
         assert int((home / "port").read_text()) == port
         assert cluster.start() == port  # idempotent
         with psycopg.connect(
-            host="127.0.0.1", port=port, user="onemap", dbname="onemap_here"
+            host="127.0.0.1",
+            port=port,
+            user="onemap_app",
+            password=cluster.passwords()["onemap_app"],
+            dbname="onemap_here",
         ) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
         assert cluster.stop() is True

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from gis.store.migrate import head_revision, upgrade
 from gis.store.models import Base
+from gis.store.roles import APP
 from tests.conftest import Server, counts
 
 
@@ -33,8 +34,8 @@ def test_migrate_an_empty_postgis_database(server: Server) -> None:
     name = "onemap_test_plain_migrate"
     url = server.create(name)
     try:
-        upgrade(url)
-        upgrade(url)
+        upgrade(server.owner_url(name), APP)
+        upgrade(server.owner_url(name), APP)
         engine = sa.create_engine(url)
         with engine.connect() as conn:
             assert (

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.conftest import bearer
-from tests.helpers import LAYERS, PERSONAL_FIELDS, ServerProcess
+from tests.helpers import LAYERS, PERSONAL_FIELDS, ServerProcess, as_owner
 
 INSIDE = (119.01, 25.43)
 PERSONAL = re.compile(rb"leader_|reporter_|contact_name|contact_phone|100-0000")
@@ -291,7 +291,7 @@ def test_etag_revalidation_and_invalidation_on_edit(demo_db: Engine) -> None:
                 {"x": lon, "y": lat, "g": grid_id},
             )
         assert total() == before + 1
-        with demo_db.begin() as conn:
+        with as_owner(demo_db).begin() as conn:  # the app role deletes no case
             conn.execute(sa.text("DELETE FROM cases WHERE title = '夜间施工'"))
         assert total() == before
 
@@ -337,7 +337,7 @@ def test_case_counts_follow_every_kind_of_change(demo_db: Engine) -> None:
     updates that move cases between grids and statuses, deletes and a truncate."""
     fresh = "SELECT grid_id, status, count(*) FROM cases WHERE grid_id IS NOT NULL GROUP BY 1, 2"
     kept = "SELECT grid_id, status, n FROM grid_case_counts"
-    with demo_db.begin() as conn:
+    with as_owner(demo_db).begin() as conn:  # deletes and a truncate: the owner's
 
         def same() -> bool:
             by_village = (

@@ -10,11 +10,11 @@ import click
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_cmd(file: Path) -> None:
-    """Write the database in force to FILE (pg_dump custom format)."""
+    """Write the database in force to FILE (pg_dump custom format), read as its owner."""
     from gis.store.backup import backup
-    from gis.store.db import database_url
+    from gis.store.db import owner_database_url
 
-    size = backup(database_url(), file)
+    size = backup(owner_database_url(), file)
     click.echo(f"backed up to {file} ({size / 1e6:.1f} MB)")
 
 
@@ -22,12 +22,14 @@ def backup_cmd(file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="replace the database's contents without asking")
 def restore_cmd(file: Path, yes: bool) -> None:
-    """Replace the contents of the database in force with FILE, all or nothing."""
+    """Replace the contents of the database in force with FILE, all or nothing (as its owner;
+    the app role's privileges are given again)."""
     from gis.store.backup import restore
-    from gis.store.db import database_url
+    from gis.store.db import database_url, owner_database_url
+    from gis.store.roles import role_of
 
-    url = database_url()
+    url = owner_database_url()
     if not yes:
         click.confirm(f"replace everything in {url.rsplit('/', 1)[-1]} with {file}?", abort=True)
-    restore(url, file)
+    restore(url, file, role_of(database_url()))
     click.echo(f"restored from {file}")

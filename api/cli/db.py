@@ -29,9 +29,12 @@ def db_start() -> None:
     if _external_url():
         click.echo("ONEMAP_DATABASE_URL is set; the local cluster is not used.")
         return
+    from sqlalchemy.engine import make_url
+
     cluster = _cluster()
     cluster.start()
-    click.echo(f"PostGIS running: {cluster.url()}")
+    url = make_url(cluster.url()).render_as_string(hide_password=True)
+    click.echo(f"PostGIS running: {url} (the app role; `onemap db url` prints it in full)")
 
 
 @db.command("stop")
@@ -62,7 +65,7 @@ def db_status() -> None:
 
 @db.command("url")
 def db_url() -> None:
-    """Print the database URL in force."""
+    """Print the app role's database URL (never the owner's or a superuser's)."""
     from gis.store.db import database_url
 
     click.echo(database_url())
@@ -70,10 +73,11 @@ def db_url() -> None:
 
 @db.command("migrate")
 def db_migrate() -> None:
-    """Apply the migrations to the database in force (creating PostGIS if needed)."""
-    from gis.store.db import database_url
+    """Apply the migrations to the database in force as its owner role, then give the app
+    role its privileges, table by table."""
+    from gis.store.db import database_url, owner_database_url
     from gis.store.migrate import upgrade
+    from gis.store.roles import role_of
 
-    url = database_url()
-    upgrade(url)
+    upgrade(owner_database_url(), role_of(database_url()))
     click.echo("schema is up to date")

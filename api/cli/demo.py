@@ -70,16 +70,17 @@ def demo() -> None:
 def demo_load(boundaries: Path, cases: int, reset: bool, yes: bool) -> None:
     """Load the demo city (once; a database that holds districts is left alone)."""
     from gis.demo.files import empty_layers, load_demo
-    from gis.store.db import get_engine
+    from gis.store.db import engine_for, get_engine, owner_database_url
     from gis.store.health import layer_counts
     from gis.store.settings import get_settings
 
-    engine = get_engine()
-    if reset:
-        url = engine.url.render_as_string(hide_password=True)
+    engine = get_engine()  # the load is an ordinary import, as the app role
+    if reset:  # emptying (TRUNCATE, history included) is the owner's
+        owner = engine_for(owner_database_url())
+        url = owner.url.render_as_string(hide_password=True)
         if not yes:
             click.confirm(f"Delete every row of every layer in {url}?", abort=True)
-        empty_layers(engine)
+        empty_layers(owner)
     summaries = load_demo(engine, boundaries, get_settings().seed, cases=cases)
     if not summaries:
         click.echo("demo city already loaded")

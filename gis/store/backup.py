@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
-
-from sqlalchemy.engine import make_url
 
 from gis.errors import BackupFailed, InvalidInput
 from gis.store.cluster import pg_bindir
-
-
-def _libpq(url: str) -> str:
-    """A libpq connection URL (pg_dump's) from an SQLAlchemy one."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+from gis.store.db import libpq_url as _libpq
+from gis.store.migrate import grant
 
 
 def _run(argv: list[str], what: str) -> subprocess.CompletedProcess[str]:
@@ -46,9 +42,10 @@ def backup(url: str, path: str | Path) -> int:
     return path.stat().st_size
 
 
-def restore(url: str, path: str | Path) -> None:
-    """Replace the contents of the database at `url` with the archive at `path`, in one
-    transaction: on any error the database is as it was."""
+def restore(url: str, path: str | Path, app_role: str | None = None) -> None:
+    """Replace the contents of the database at `url` (signed in as its owner) with the archive
+    at `path`, in one transaction: on any error the database is as it was. The restored tables
+    are the owner's; `app_role` is given its privileges again (the archive holds none)."""
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no backup file {path}: give the file `onemap backup` wrote")
@@ -63,9 +60,21 @@ def restore(url: str, path: str | Path) -> None:
             f"{path} is not a OneMap backup (a pg_dump custom archive holding the cases "
             "table): make one with `onemap backup FILE`"
         )
-    _run(
-        [str(pg_bindir() / "pg_restore"), "--clean", "--if-exists", "--single-transaction",
-         "--exit-on-error", "--no-owner", "--no-privileges", f"--dbname={_libpq(url)}",
-         str(path)],
-        "pg_restore",
-    )  # fmt: skip
+    # PostGIS and its spatial_ref_sys stay as they are (only a superuser may change them;
+    # OneMap adds no reference systems): everything else is restored, owned by the role
+    # signed in (the owner), with no privileges from the archive.
+    entries = [
+        line
+        for line in listed.stdout.splitlines()
+        if " EXTENSION " not in line and " spatial_ref_sys " not in line
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as use_list:
+        use_list.write("\n".join(entries) + "\n")
+        use_list.flush()
+        _run(
+            [str(pg_bindir() / "pg_restore"), "--clean", "--if-exists", "--single-transaction",
+             "--exit-on-error", "--no-owner", "--no-privileges", f"--use-list={use_list.name}",
+             f"--dbname={_libpq(url)}", str(path)],
+            "pg_restore",
+        )  # fmt: skip
+    grant(url, app_role)

@@ -1,4 +1,5 @@
-"""The project-local PostgreSQL + PostGIS cluster kept under .onemap/ (start, stop, status)."""
+"""The project-local PostgreSQL + PostGIS cluster kept under .onemap/ (start, stop, status),
+with password-only sign-in and its three roles (gis/store/roles.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
+
 from gis.errors import ClusterError
+from gis.store import roles
+from gis.store.roles import APP, OWNER, SUPERUSER
 from gis.store.settings import Settings
 
-SUPERUSER = "onemap"
 UNPRIVILEGED = "postgres"
 
 
@@ -68,6 +73,10 @@ class LocalCluster:
     def portfile(self) -> Path:
         return self.home / "port"
 
+    @property
+    def passwordfile(self) -> Path:
+        return self.home / "passwords.json"
+
     # --- running commands as the right user -------------------------------------------
     def _as_owner(self, argv: list[str]) -> list[str]:
         if os.geteuid() == 0:
@@ -85,6 +94,9 @@ class LocalCluster:
 
     def _own(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
+        self._own_file(path)
+
+    def _own_file(self, path: Path) -> None:
         if os.geteuid() == 0:
             pw = pwd.getpwnam(UNPRIVILEGED)
             os.chown(path, pw.pw_uid, pw.pw_gid)
@@ -114,8 +126,30 @@ class LocalCluster:
             return int(self.portfile.read_text().strip())
         return self.preferred_port
 
-    def url(self, db_name: str | None = None) -> str:
-        return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port()}/{db_name or self.db_name}"
+    def passwords(self) -> dict[str, str]:
+        """Each role's password (made at the first start, kept in .onemap/passwords.json)."""
+        return roles.load_passwords(self.passwordfile, create=not self.initialised())
+
+    def url(self, db_name: str | None = None, role: str = APP) -> str:
+        """The URL of `db_name` signed in as `role`: by default the app role's."""
+        password = self.passwords()[role]
+        return (
+            f"postgresql+psycopg://{role}:{password}@127.0.0.1:{self.port()}/"
+            f"{db_name or self.db_name}"
+        )
+
+    def owner_url(self, db_name: str | None = None) -> str:
+        return self.url(db_name, OWNER)
+
+    def _superuser(self, dbname: str = "postgres") -> psycopg.Connection:
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.port(),
+            user=SUPERUSER,
+            password=self.passwords()[SUPERUSER],
+            dbname=dbname,
+            autocommit=True,
+        )
 
     # --- actions -----------------------------------------------------------------------
     def init(self) -> None:
@@ -125,20 +159,29 @@ class LocalCluster:
         self.home.mkdir(parents=True, exist_ok=True)
         for d in (self.datadir, self.sockdir, self.logfile.parent):
             self._own(d)
-        self._run(
-            [
-                str(pg_bindir() / "initdb"),
-                "-D",
-                str(self.datadir),
-                "-U",
-                SUPERUSER,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-                "--no-instructions",
-            ]
-        )
+        superuser_password = roles.load_passwords(self.passwordfile, create=True)[SUPERUSER]
+        pwfile = self.sockdir / "initdb-password"  # readable by the server's user, then gone
+        with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(superuser_password + "\n")
+        self._own_file(pwfile)
+        try:
+            self._run(
+                [
+                    str(pg_bindir() / "initdb"),
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    SUPERUSER,
+                    "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-instructions",
+                ]
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
         conf = self.datadir / "postgresql.conf"
         with conf.open("a") as f:
             f.write(
@@ -163,6 +206,8 @@ class LocalCluster:
         running = self.running_port()
         if running:
             self.portfile.write_text(f"{running}\n")
+            self.secure()
+            self.ensure_database(self.db_name)
             return running
         port = self._choose_port()
         self._run(
@@ -180,8 +225,23 @@ class LocalCluster:
                 f"-p {port} -k {self.sockdir}",
             ]
         )
+        self.secure()
         self.ensure_database(self.db_name)
         return port
+
+    def secure(self) -> None:
+        """Every role with its password, and pg_hba.conf asking everyone for one (scram-sha-256,
+        no trust): also turns a cluster made before the roles (trusting everyone) into one that
+        does not. Idempotent."""
+        hba = self.datadir / "pg_hba.conf"
+        # a cluster that still trusts everyone may be given its passwords now
+        roles.load_passwords(self.passwordfile, create=roles.trusts(hba.read_text()))
+        with self._superuser() as conn:
+            roles.provision(conn, self.passwords())
+            if hba.read_text() != roles.PG_HBA:
+                hba.write_text(roles.PG_HBA)
+                self._own_file(hba)
+                conn.execute("SELECT pg_reload_conf()")
 
     def stop(self) -> bool:
         """Stop the cluster; False when it was not running."""
@@ -193,15 +253,41 @@ class LocalCluster:
         return True
 
     def ensure_database(self, name: str) -> None:
-        """Create database `name` on the local cluster if it does not exist."""
-        import psycopg
-        from psycopg import sql
-
-        with psycopg.connect(
-            host="127.0.0.1", port=self.port(), user=SUPERUSER, dbname="postgres", autocommit=True
-        ) as conn:
+        """Database `name` on the local cluster, owned by the owner role, with PostGIS (which
+        only a superuser may create); made once, adopted if it predates the roles."""
+        with self._superuser() as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
             ).fetchone()
             if not exists:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                        sql.Identifier(name), sql.Identifier(OWNER)
+                    )
+                )
+        with self._superuser(name) as conn:
+            roles.adopt(conn, name)
+
+    def create_database(self, name: str, template: str | None = None) -> None:
+        """A new database `name` (dropped first if it exists), owned by the owner role: a copy
+        of `template`, or empty with PostGIS."""
+        self.drop_database(name)
+        with self._superuser() as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}{}").format(
+                    sql.Identifier(name),
+                    sql.Identifier(OWNER),
+                    sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+                    if template
+                    else sql.SQL(""),
+                )
+            )
+        if not template:
+            with self._superuser(name) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+
+    def drop_database(self, name: str) -> None:
+        with self._superuser() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

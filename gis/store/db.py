@@ -28,8 +28,13 @@ def engine_for(url: str) -> Engine:
     )
 
 
+def libpq_url(url: str) -> str:
+    """A libpq connection URL (psycopg's, pg_dump's) from an SQLAlchemy one."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def database_url() -> str:
-    """The URL in force: ONEMAP_DATABASE_URL, else the project-local cluster's."""
+    """The app role's URL: ONEMAP_DATABASE_URL, else the project-local cluster's app role."""
     from gis.store.cluster import LocalCluster
     from gis.store.settings import get_settings
 
@@ -37,6 +42,20 @@ def database_url() -> str:
     if settings.database_url:
         return normalise_url(settings.database_url)
     return LocalCluster.from_settings(settings).url()
+
+
+def owner_database_url() -> str:
+    """The owner role's URL (migrations, restores, resets): ONEMAP_OWNER_DATABASE_URL, else
+    the local cluster's owner, else (ONEMAP_DATABASE_URL alone) that one role for everything."""
+    from gis.store.cluster import LocalCluster
+    from gis.store.settings import get_settings
+
+    settings = get_settings()
+    if settings.owner_database_url:
+        return normalise_url(settings.owner_database_url)
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    return LocalCluster.from_settings(settings).owner_url()
 
 
 @lru_cache(maxsize=1)

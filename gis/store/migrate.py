@@ -18,9 +18,25 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision` (default: the newest)."""
+def upgrade(url: str, app_role: str | None = None, revision: str = "head") -> None:
+    """Bring the database at `url` (signed in as its owner) to `revision` (default: the
+    newest), then give `app_role` its privileges, table by table (gis/store/roles.py)."""
     command.upgrade(alembic_config(url), revision)
+    grant(url, app_role)
+
+
+def grant(url: str, app_role: str | None) -> None:
+    """Re-apply the app role's privileges on the database at `url` (signed in as its owner);
+    nothing when there is no separate app role (one URL for everything)."""
+    import psycopg
+
+    from gis.store.db import libpq_url
+    from gis.store.roles import grant_app, role_of
+
+    if app_role is None or app_role == role_of(url):
+        return
+    with psycopg.connect(libpq_url(url)) as conn:  # one transaction
+        grant_app(conn, app_role)
 
 
 def head_revision() -> str:

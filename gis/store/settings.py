@@ -17,7 +17,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
 
     database_url: str | None = None
-    """A PostGIS URL; when unset, the project-local cluster under `home` is used."""
+    """The app role's PostGIS URL (the server and everyday commands: rows, never the schema);
+    when unset, the project-local cluster under `home` is used, as its app role."""
+    owner_database_url: str | None = None
+    """The owner role's URL, for migrations, restores and `demo load --reset`; when unset, the
+    local cluster's owner, or with ONEMAP_DATABASE_URL given alone, that same URL."""
     home: Path = PROJECT_ROOT / ".onemap"
     """Where the local cluster keeps its data, socket, log and chosen port."""
     db_port: int = 55432
