@@ -36,7 +36,12 @@ def engine_for(url: str) -> Engine:
         pool_size=10,
         max_overflow=20,
         pool_timeout=POOL_TIMEOUT_S,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+        # A backend whose client died (a killed import) notices within a second, mid-statement
+        # too, and rolls back: its locks do not outlive the job.
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "options": "-c client_connection_check_interval=1000",
+        },
         hide_parameters=True,
     )
 
