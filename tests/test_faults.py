@@ -100,7 +100,11 @@ def _request(kind: str, i: int, n: int, fx: dict[str, Any]) -> tuple[str, str, d
     if kind == "ogc":
         return "GET", f"/ogc/collections/grids/items/{points[n % len(points)][2]}", {}
     if kind == "intake":
-        body = {"category": "noise", "title": f"fault {i}.{n}", "location": {"lon": lon, "lat": lat}}
+        body = {
+            "category": "noise",
+            "title": f"fault {i}.{n}",
+            "location": {"lon": lon, "lat": lat},
+        }
         return "POST", "/api/v1/cases", {"json": body, "headers": bearer(fx["token"])}
     return "GET", "/healthz" if n % 2 else "/livez", {}
 
@@ -124,9 +128,7 @@ async def _client(i: int, http: httpx.AsyncClient, fx: dict[str, Any], run: Run)
         await asyncio.sleep(THINK_S)
 
 
-async def _stream(
-    base: str, token: str, run: Run, seen: list[int], opened: asyncio.Event
-) -> None:
+async def _stream(base: str, token: str, run: Run, seen: list[int], opened: asyncio.Event) -> None:
     """A dispatcher's live stream, open across the outage: collects the case ids it sees."""
     async with (
         httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(30, read=60)) as http,

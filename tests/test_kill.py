@@ -45,7 +45,9 @@ def _kill_while_writing(proc: subprocess.Popen[bytes], engine: Engine, ready: st
 
 
 # Its transaction has written: PostgreSQL gave it a transaction id.
-WRITING = "SELECT bool_or(backend_xid IS NOT NULL) FROM pg_stat_activity WHERE application_name = :app"
+WRITING = (
+    "SELECT bool_or(backend_xid IS NOT NULL) FROM pg_stat_activity WHERE application_name = :app"
+)
 # Its COPY has put rows into cases (uncommitted).
 COPYING = (
     "SELECT bool_or(p.tuples_processed > 0) FROM pg_stat_activity a "

@@ -8,7 +8,6 @@ import orjson
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-
 from sqlalchemy.engine import Engine
 
 from api.deps import EngineDep
