@@ -33,7 +33,6 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from gis.errors import (
@@ -55,6 +54,7 @@ from gis.errors import (
     TooLarge,
     UnknownLayer,
 )
+from gis.store.db import UNREACHABLE
 
 DOWN = "the database is not answering; try again in a few seconds"
 RETRY_AFTER_S = "2"  # seconds: the service resumes by itself once the database is back
@@ -260,7 +260,7 @@ def install(app: FastAPI) -> None:
         # retry (Retry-After), never a 500; the statement's values are not in the message.
         return respond(of_domain(DatabaseUnavailable(DOWN)), request)
 
-    for lost in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
+    for lost in UNREACHABLE:
         app.add_exception_handler(lost, database_down)
     app.add_exception_handler(OneMapError, domain)
     app.add_exception_handler(HTTPException, http)

@@ -29,7 +29,7 @@ from gis.cases.lifecycle import OPEN
 from gis.errors import Forbidden, NotAuthenticated, TileOutOfRange
 from gis.registry.layers import get_layer
 from gis.registry.model import Layer
-from layers.versions import versions
+from layers.versions import last_versions, versions
 
 EXTENT, BUFFER = 4096, 64  # MVT tile extent and buffer, in tile units
 MAX_ZOOM = 22
@@ -236,6 +236,9 @@ class TileCache:
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def get(self, key: str) -> bytes | None:
         with self._lock:
             body = self._items.get(key)
@@ -271,6 +274,19 @@ def render(
             body = geojson(conn, layer, tile, actor, clip=fmt == "geojson")
         CACHE.put(key, body)
     return key, body
+
+
+def cached(
+    url: str, layer_id: str, tile: Tile, fmt: str, actor: Actor = PUBLIC
+) -> tuple[str, bytes] | None:
+    """(ETag, body) of a tile from the cache alone, under the data versions last read from the
+    database at `url`, for when that database does not answer; None when it is not cached."""
+    known = last_versions(url)
+    if known is None:
+        return None
+    key = tile_key(get_layer(layer_id), tile, fmt, actor, known)
+    body = CACHE.get(key)
+    return None if body is None else (key, body)
 
 
 def tilejson(

@@ -18,12 +18,20 @@ T = TypeVar("T")
 _memo: dict[tuple[Any, ...], Any] = {}
 _lock = threading.Lock()
 MAX_MEMO = 1024
+_last: dict[str, dict[str, int]] = {}
 
 
 def versions(conn: Connection) -> dict[str, int]:
     """Every table's version (one indexed read of a seven-row table)."""
     rows = conn.execute(sa.text("SELECT tbl, version FROM layer_versions"))
-    return {tbl: int(v) for tbl, v in rows}
+    found = _last[str(conn.engine.url)] = {tbl: int(v) for tbl, v in rows}
+    return found
+
+
+def last_versions(url: str) -> dict[str, int] | None:
+    """The versions this process last read from the database at `url` (None: never): what a
+    cache may still serve under while that database does not answer."""
+    return _last.get(url)
 
 
 def memo(conn: Connection, what: str, tables: tuple[str, ...], compute: Callable[[], T]) -> T:

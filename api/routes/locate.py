@@ -23,7 +23,7 @@ from gis.owners.cache import cached_plan_index, owner_index, plan_index
 from gis.owners.leaders import leaders_shown, with_leaders
 from gis.owners.model import DEFAULT_TOLERANCE_M
 from gis.owners.pointcheck import cached_extent, check_points
-from gis.store.db import get_engine
+from gis.store.db import UNREACHABLE, get_engine
 from gis.store.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["locate"])
@@ -326,10 +326,16 @@ def locate_many(
             "(Authorization: Bearer ...) for up to 100,000, or use `onemap locate --csv` for a file"
         )
     parsed = _crs(crs_text)
-    with engine.connect() as conn:
-        checked = check_points(xy[:, 0], xy[:, 1], parsed, cached_extent(conn))
-        ok = np.array([p is None for p in checked.problems], dtype=bool)
-        index = owner_index(conn)
+    try:
+        with engine.connect() as conn:
+            extent, index = cached_extent(conn), owner_index(conn)
+    except UNREACHABLE:  # the database does not answer: the plan held in memory still does
+        held = cached_plan_index(engine)
+        if held is None:
+            raise
+        extent, index = held.extent, held
+    checked = check_points(xy[:, 0], xy[:, 1], parsed, extent)
+    ok = np.array([p is None for p in checked.problems], dtype=bool)
     owners = index.owners(checked.lon[ok], checked.lat[ok], body.tolerance_m)
     results: list[dict[str, Any]] = []
     k = 0

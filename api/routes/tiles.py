@@ -13,6 +13,7 @@ from api.deps import EngineDep
 from gis.access.roles import PUBLIC_ROLE, Actor
 from gis.errors import BadParameter
 from gis.registry.layers import get_layer
+from gis.store.db import UNREACHABLE
 from layers import features, tiles
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
@@ -46,8 +47,14 @@ async def _serve(
     tile = _tile(z, x, y)
 
     def build() -> tuple[str, bytes]:
-        with engine.connect() as conn:
-            return tiles.render(conn, layer_id, tile, fmt, actor)
+        try:
+            with engine.connect() as conn:
+                return tiles.render(conn, layer_id, tile, fmt, actor)
+        except UNREACHABLE:  # the database does not answer: a cached tile is still the tile
+            hit = tiles.cached(str(engine.url), layer_id, tile, fmt, actor)
+            if hit is None:
+                raise
+            return hit
 
     key, body = await run_in_threadpool(build)
     etag = f'"{key}"'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -48,11 +50,24 @@ def export_layer(engine: Engine, layer: str, path: str | Path, actor: Actor = CO
         if str(frame[col].dtype).startswith("datetime64") and driver == "ESRI Shapefile":
             frame[col] = frame[col].astype(str)
     options = {"encoding": "UTF-8"} if driver == "ESRI Shapefile" else {}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        # Shapefile field names are cut to 10 characters; imports read them back either way.
-        warnings.filterwarnings("ignore", message="Normalized/laundered field name")
-        pyogrio.write_dataframe(
-            frame, path, driver=driver, layer=layer if driver == "GPKG" else None, **options
-        )
+    # Written in a folder beside, then moved in (a Shapefile is several files): a killed
+    # export leaves no partial file at the destination, and the next one clears its folder.
+    partial = path.parent / f".{path.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        with warnings.catch_warnings():
+            # Shapefile field names are cut to 10 characters; imports read them back either way.
+            warnings.filterwarnings("ignore", message="Normalized/laundered field name")
+            pyogrio.write_dataframe(
+                frame,
+                partial / path.name,
+                driver=driver,
+                layer=layer if driver == "GPKG" else None,
+                **options,
+            )
+        for written in partial.iterdir():
+            os.replace(written, path.parent / written.name)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return len(frame)

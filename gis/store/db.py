@@ -9,6 +9,12 @@ from sqlalchemy.engine import Engine, make_url
 
 from gis.errors import DatabaseUnavailable
 
+# A database that does not answer: refused, gone mid-statement, or no pooled connection free
+# in time. The server answers these with a 503 to retry and falls back to what it holds.
+UNREACHABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+CONNECT_TIMEOUT_S = 5  # a connection the database does not accept fails within this
+POOL_TIMEOUT_S = 10  # the longest a request waits for a pooled connection
+
 
 def normalise_url(url: str) -> str:
     """Accept postgres:// and postgresql:// URLs and use the psycopg 3 driver."""
@@ -23,8 +29,20 @@ def engine_for(url: str) -> Engine:
     """One pooled engine per database URL."""
     # hide_parameters: a failed statement's values (a reporter's name and phone) never reach
     # an exception's text, and so never the log.
+    # pool_pre_ping: a connection the database dropped (a restart) is replaced on checkout.
     return sa.create_engine(
-        normalise_url(url), pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        normalise_url(url),
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POOL_TIMEOUT_S,
+        # A backend whose client died (a killed import) notices within a second, mid-statement
+        # too, and rolls back: its locks do not outlive the job.
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "options": "-c client_connection_check_interval=1000",
+        },
+        hide_parameters=True,
     )
 
 
