@@ -194,11 +194,10 @@ class Limits:
                 return
             most = self.public_max
             if length is not None and length > most:
-                if length > self.signed_max or not await signed_in(scope):
-                    anonymous = length <= self.signed_max
-                    limit = self.public_max if anonymous else self.signed_max
-                    raise too_large(length, limit, self.signed_max, anonymous)
-                most = self.signed_max
+                if await signed_in(scope):
+                    most = self.signed_max
+                if length > most:
+                    raise too_large(length, most, self.signed_max, most == self.public_max)
         except OneMapError as exc:
             await errors.send_problem(errors.of_domain(exc), scope, send)
             return

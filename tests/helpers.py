@@ -47,7 +47,9 @@ def free_port() -> int:
 class ServerProcess:
     """`onemap serve` in a subprocess on a free port, for clients that talk real HTTP."""
 
-    def __init__(self, database_url: str, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, database_url: str, extra_env: dict[str, str] | None = None, log_level: str = "warning"
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -68,7 +70,7 @@ class ServerProcess:
                 "--port",
                 str(self.port),
                 "--log-level",
-                "warning",
+                log_level,  # "info" adds uvicorn's access log (each request's path and query)
                 # Open event streams end at shutdown (clients reconnect) rather than block it.
                 "--timeout-graceful-shutdown",
                 "3",
