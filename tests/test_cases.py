@@ -809,7 +809,7 @@ def test_open311_client_request_becomes_a_dispatchers_case(env: Env) -> None:
     assert case["reporter"] == {"name": "王 小明", "phone": "13900001111"}
     assert case["address"] == "阳昌村东路12号"
     (req,) = httpx.get(
-        env.url(f"/open311/v2/requests/{rid}.json"), params={"api_key": env.tokens["analyst"]}
+        env.url(f"/open311/v2/requests/{rid}.json"), headers={"X-API-Key": env.tokens["analyst"]}
     ).json()
     assert req["status"] == "open" and req["status_notes"].endswith("(reported)")
     assert "13900001111" not in json.dumps(req)
