@@ -87,7 +87,7 @@ class ServerProcess:
 
         import httpx
 
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine (2 shared cores) starts slowly
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 break

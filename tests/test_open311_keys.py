@@ -94,6 +94,8 @@ def test_an_intake_key_files_from_the_header_or_the_form(env: Env) -> None:
     r = httpx.get(env.url(f"/api/v1/cases/{rid}"), headers=bearer(env.intake))
     assert r.status_code == 403 and "may not read cases" in r.json()["detail"]
     assert httpx.get(env.url("/api/v1/cases"), headers=bearer(env.intake)).status_code == 403
+    r = httpx.get(env.url("/api/v1/cases/stream"), headers=bearer(env.intake))
+    assert r.status_code == 403  # nor the live stream
     public = httpx.get(env.url("/api/v1/cases/stats?since=2026-01-01T00:00:00Z")).json()
     mine = httpx.get(
         env.url("/api/v1/cases/stats?since=2026-01-01T00:00:00Z"), headers=bearer(env.intake)
