@@ -42,7 +42,10 @@ def _export(scope: Scope) -> bool:
 
 def _large_page(scope: Scope) -> bool:
     most = get_settings().large_page
-    return any(k == "limit" and v.isdigit() and int(v) > most for k, v in _query(scope))
+    return any(
+        k == "limit" and v.isascii() and v.isdigit() and (len(v) > 9 or int(v) > most)
+        for k, v in _query(scope)
+    )  # ASCII digits only ('²' passes isdigit), never int() of a thousand digits
 
 
 @dataclass(frozen=True)
