@@ -949,10 +949,10 @@ def test_demo_tokens_one_per_role(env: Env) -> None:
     out = run_cli("demo", "tokens", engine=env.engine)
     assert out.returncode == 0, out.stderr
     tokens = dict(re.findall(r"^\s+(\w+)\s.*?(om_\S+)$", out.stdout, re.M))
-    assert set(tokens) == {"dispatcher", "grid_worker", "analyst", "admin"}
+    assert set(tokens) == {"dispatcher", "grid_worker", "analyst", "admin", "intake"}
     for role, token in tokens.items():
         r = httpx.get(env.url("/api/v1/cases?limit=1"), headers=bearer(token))
-        assert r.status_code == 200, role
+        assert r.status_code == (403 if role == "intake" else 200), role  # intake: files only
 
 
 def test_on_time_statistics_per_grid_and_up(env: Env) -> None:
