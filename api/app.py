@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import error_docs, errors
+from api import error_docs, errors, logs
 from api.events import CASES
 from api.guard import ControlCharacters
 from api.hotpaths import HotPaths
+from api.limits import Limits
 from api.routes import (
     cases,
     console,
@@ -25,6 +26,7 @@ from api.routes import (
     session,
     tiles,
 )
+from gis.store.settings import get_settings
 
 PLAN_CHECK_S = 1.0  # how often a worker checks whether the grid plan changed
 
@@ -68,6 +70,9 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     )
     errors.install(app)
     error_docs.document(app)
+    logs.hide_keys()
+    if get_settings().limits:
+        app.add_middleware(Limits)  # inside the hot paths: an anonymous single locate skips it
     if hot_paths:
         app.add_middleware(HotPaths)
     app.add_middleware(ControlCharacters)  # outermost: before the hot paths read anything

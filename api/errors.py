@@ -34,6 +34,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
+from starlette.types import Scope, Send
 
 from gis.errors import (
     BadParameter,
@@ -52,6 +53,7 @@ from gis.errors import (
     StaleVersion,
     TileOutOfRange,
     TooLarge,
+    TooManyRequests,
     UnknownLayer,
 )
 from gis.store.db import UNREACHABLE
@@ -74,6 +76,7 @@ STATUS: dict[type[OneMapError], int] = {
     StaleVersion: 412,
     PreconditionRequired: 428,
     TooLarge: 413,
+    TooManyRequests: 429,
     DatabaseUnavailable: 503,
     ClusterError: 503,
 }
@@ -213,6 +216,8 @@ def encode(problem: Problem, path: str) -> tuple[int, dict[str, str], bytes]:
         headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers.setdefault("Retry-After", RETRY_AFTER_S)
+    if "retry_after_s" in problem.facts:  # a rate limit says when its window lets one more in
+        headers["Retry-After"] = str(problem.facts["retry_after_s"])
     if front == "open311":
         return status, headers, _dumps([{"code": status, "description": problem.detail}])
     if front == "ogc":
@@ -233,6 +238,15 @@ def encode(problem: Problem, path: str) -> tuple[int, dict[str, str], bytes]:
 def respond(problem: Problem, request: Request) -> Response:
     status, headers, body = encode(problem, request.url.path)
     return Response(body, status_code=status, headers=headers)
+
+
+async def send_problem(problem: Problem, scope: Scope, send: Send) -> None:
+    """Answer `problem` from ASGI middleware, in front of FastAPI (no Request, no handlers)."""
+    status, headers, body = encode(problem, scope["path"])
+    raw = [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 def install(app: FastAPI) -> None:

@@ -42,20 +42,25 @@ def _wrk(url: str, script: Path | None) -> dict[str, float]:
     }
 
 
-def main(workers: int = 2) -> dict[str, float]:
-    if not shutil.which("wrk"):
-        sys.exit("wrk is not installed: apt-get install wrk (make bench does)")
-    city = scaled_city()
+def locate_lua(city: Path) -> str:
+    """A wrk script asking for 2,000 of the scaled city's case points in turn."""
     points = pd.read_csv(city / "cases.csv", usecols=["lon", "lat"], nrows=2000)
     lua = (
         "paths = {"
         + ",".join(f'"/api/v1/locate?lon={x}&lat={y}"' for x, y in points.itertuples(index=False))
         + "}\n"
     )
-    lua += (
+    return lua + (
         "counter = 0\nrequest = function()\n  counter = counter + 1\n"
         "  return wrk.format('GET', paths[(counter % #paths) + 1])\nend\n"
     )
+
+
+def main(workers: int = 2) -> dict[str, float]:
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk (make bench does)")
+    city = scaled_city()
+    lua = locate_lua(city)
     with scaled_database(city) as engine, tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "locate.lua"
         script.write_text(lua)

@@ -104,6 +104,14 @@ class TooLarge(OneMapError):
     """A request larger than the caller may send (anonymous callers have lower limits)."""
 
 
+class TooManyRequests(OneMapError):
+    """A client over a rate limit; the message names the limit and when to retry."""
+
+    def __init__(self, message: str, limit: str, rate: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.facts = {"limit": limit, "rate": rate, "retry_after_s": retry_after_s}
+
+
 class NotAuthenticated(OneMapError):
     """No token, or a token that is unknown or disabled, where one is needed."""
 

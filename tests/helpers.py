@@ -19,33 +19,13 @@ def url_of(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def owner_url_of(engine: Engine) -> str:
-    """The URL of `engine`'s database signed in as the owner role (the local cluster's)."""
-    from gis.store.cluster import LocalCluster
-    from gis.store.roles import OWNER, with_role
-    from gis.store.settings import get_settings
-
-    password = LocalCluster.from_settings(get_settings()).passwords()[OWNER]
-    return with_role(url_of(engine), OWNER, password)
-
-
-def as_owner(engine: Engine) -> Engine:
-    """An engine on `engine`'s database as the owner role, for what the app may not do (the
-    caller disposes of it)."""
-    import sqlalchemy as sa
-
-    return sa.create_engine(owner_url_of(engine))
-
-
 def run_cli(
     *args: str, engine: Engine | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `onemap ARGS` in a subprocess against `engine`'s database (as the app role, and
-    the owner role for the commands that need it)."""
+    """Run `onemap ARGS` in a subprocess against `engine`'s database."""
     full_env = {**os.environ, **(env or {})}
     if engine is not None:
         full_env["ONEMAP_DATABASE_URL"] = url_of(engine)
-        full_env["ONEMAP_OWNER_DATABASE_URL"] = owner_url_of(engine)
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
         capture_output=True,
@@ -67,7 +47,9 @@ def free_port() -> int:
 class ServerProcess:
     """`onemap serve` in a subprocess on a free port, for clients that talk real HTTP."""
 
-    def __init__(self, database_url: str, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, database_url: str, extra_env: dict[str, str] | None = None, log_level: str = "warning"
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -88,7 +70,7 @@ class ServerProcess:
                 "--port",
                 str(self.port),
                 "--log-level",
-                "warning",
+                log_level,  # "info" adds uvicorn's access log (each request's path and query)
                 # Open event streams end at shutdown (clients reconnect) rather than block it.
                 "--timeout-graceful-shutdown",
                 "3",
@@ -105,7 +87,7 @@ class ServerProcess:
 
         import httpx
 
-        deadline = time.monotonic() + 120  # a loaded machine imports slowly
+        deadline = time.monotonic() + 120  # a loaded machine (2 shared cores) starts slowly
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 break

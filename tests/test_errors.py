@@ -357,6 +357,7 @@ def test_the_status_of_every_domain_error() -> None:
         "StaleVersion": 412,
         "PreconditionRequired": 428,
         "TooLarge": 413,
+        "TooManyRequests": 429,
     }
     found: dict[str, int] = {}
     todo = list(OneMapError.__subclasses__())
@@ -388,9 +389,9 @@ def test_openapi_declares_the_bearer_scheme_on_the_cases_routes(
     assert "security" not in paths["/api/v1/cases/counts"]["get"]  # public: no token asked
     # locate is public; a token is optional (a signed-in answer adds the leaders).
     assert paths["/api/v1/locate"]["get"]["security"] == [{"token": []}, {}]
-    # Open311 keeps its api_key parameter beside the bearer token.
+    # Open311 takes its api_key in the X-API-Key header beside the bearer token (not the query).
     params = {p["name"] for p in paths["/open311/v2/requests.json"]["get"]["parameters"]}
-    assert "api_key" in params
+    assert "X-API-Key" in params and "api_key" not in params
 
 
 def test_openapi_describes_the_error_answers_as_they_are(demo_server: ServerProcess) -> None:

@@ -3,16 +3,18 @@ GeoJSON and its locally served assets."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, FastAPI, Path
+from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import EngineDep
 from gis.owners.extent import city_extent
+from gis.owners.index import VERSION_SQL
 from gis.registry.layers import BOUNDARY_LAYERS
 from gis.store.settings import get_settings
 from layers import assets
@@ -20,6 +22,9 @@ from layers.boundaries import boundaries_geojson
 from layers.page import MAP_SCRIPT_URL, Page, build_page, csp
 
 router = APIRouter()
+# The public boundaries per (database, level), with the plan version they were built at: rebuilt
+# on the first request after a plan change (VERSION_SQL moves in the change's transaction).
+_BOUNDARIES: dict[tuple[str, str], tuple[str, bytes]] = {}
 Level = Annotated[str, Path(description=f"one of {', '.join(BOUNDARY_LAYERS)}")]
 GUARDS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 
@@ -77,12 +82,22 @@ async def map_script(engine: EngineDep) -> Response:
     response_class=Response,
     responses={200: {"content": {"application/geo+json": {}}}},
 )
-async def boundaries(level: Level, engine: EngineDep) -> Response:
-    def body() -> bytes:
+async def boundaries(level: Level, engine: EngineDep, request: Request) -> Response:
+    def body() -> tuple[str, bytes]:
         with engine.connect() as conn:
-            return boundaries_geojson(conn, level)
+            version = str(conn.execute(VERSION_SQL).scalar_one())  # one indexed read
+            key = (str(engine.url), level)
+            cached = _BOUNDARIES.get(key)
+            if cached is None or cached[0] != version:
+                cached = _BOUNDARIES[key] = (version, boundaries_geojson(conn, level))
+            return cached
 
-    return Response(await run_in_threadpool(body), media_type="application/geo+json")
+    version, geojson = await run_in_threadpool(body)
+    etag = '"' + hashlib.sha256(f"{level}/{version}".encode()).hexdigest()[:20] + '"'
+    headers = {"ETag": etag, "Cache-Control": "public, no-cache"}  # revalidated: the plan moves
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(geojson, media_type="application/geo+json", headers=headers)
 
 
 def mount_assets(app: FastAPI) -> None:

@@ -2,31 +2,61 @@
 and existing Open311 clients: services, requests (GET and POST) and one request.
 
 The seven stages map onto Open311's open/closed, with the stage in status_notes. POST takes
-the api_key the specification asks for (a token whose role may file cases); the GET views
-follow the roles of the rest of the API (api_key or a bearer token). Errors are Open311's
-list of {code, description} (api/errors.py).
+the api_key the specification asks for (an intake key, or a token whose role may file cases)
+in the form's api_key field or the X-API-Key header, checked before the other fields are
+parsed; the GET views follow the roles of the rest of the API (X-API-Key or a bearer token).
+A key in the query string is refused everywhere: servers log query strings. Errors are
+Open311's list of {code, description} (api/errors.py).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, unquote_plus
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
 from api.auth import TokenDep, actor_for
 from api.deps import EngineDep, in_tx
+from api.limits import read_body
+from gis.access.roles import FILERS
 from gis.cases import intake, read
 from gis.cases.intake import NewCase
 from gis.cases.lifecycle import OPEN
 from gis.cases.read import CaseFilter
-from gis.errors import InvalidInput, NotAuthenticated, NotFound
+from gis.errors import BadParameter, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from gis.registry.codes import is_digits
 from gis.registry.vocab import CASE_STATUSES
+from gis.store.settings import get_settings
 
-router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
+KEY_HEADER = "X-API-Key"
+FORM = "application/x-www-form-urlencoded"
+
+
+async def no_key_in_query(request: Request) -> None:
+    """A key in the query string is refused: web servers and proxies log query strings."""
+    if any(k.lower() == "api_key" for k in request.query_params):
+        raise BadParameter(
+            "api_key",
+            f"a key may not travel in the query string (servers log it): send it in the "
+            f"{KEY_HEADER} header, or as the api_key field of a form-encoded POST body; "
+            "and ask an admin for a new key, this one has been exposed",
+        )
+
+
+router = APIRouter(
+    prefix="/open311/v2",
+    tags=["Open311 GeoReport v2"],
+    dependencies=[Depends(no_key_in_query)],
+)
+KeyDep = Annotated[
+    str | None,
+    Header(alias=KEY_HEADER, description="an api_key (or send a bearer token)"),
+]
 
 
 def _service_request(case: dict[str, Any]) -> dict[str, Any]:
@@ -80,22 +110,53 @@ def _float(form: Any, name: str) -> float:
         raise InvalidInput(f"{name}={str(raw)[:30]!r} is not a number") from None
 
 
-@router.post("/requests.json", summary="File a service request (form fields of GeoReport v2)")
-async def create_request(request: Request, engine: EngineDep) -> Any:
-    content_type = request.headers.get("content-type", "")
-    if "json" in content_type:
+def _form_key(raw: bytes) -> str | None:
+    """api_key from a form-encoded body, read on its own before the other fields are parsed."""
+    for part in raw.split(b"&"):
+        name, _, value = part.partition(b"=")
+        if unquote_plus(name.decode("latin-1")) == "api_key":
+            return unquote_plus(value.decode("utf-8", errors="replace")) or None
+    return None
+
+
+def _fields(raw: bytes, media: str) -> dict[str, Any]:
+    """The body's fields: a JSON object or a form (GeoReport v2); parsed once the key is good."""
+    if media == "application/json":
         try:
-            form: Any = await request.json()
+            form = json.loads(raw)
         except ValueError:
             raise InvalidInput("the body is not valid JSON") from None
         if not isinstance(form, dict):
             raise InvalidInput("the body must be a JSON object of GeoReport v2 fields")
-    else:
-        form = await request.form()
-    api_key = form.get("api_key") or request.query_params.get("api_key")
+        return form
+    try:
+        return dict(reversed(parse_qsl(raw.decode("utf-8"), keep_blank_values=True)))
+    except UnicodeDecodeError:
+        raise InvalidInput("the form is not UTF-8: send it as UTF-8") from None
+
+
+@router.post(
+    "/requests.json",
+    summary="File a service request (form fields of GeoReport v2); the key in the api_key field "
+    f"or the {KEY_HEADER} header",
+)
+async def create_request(request: Request, engine: EngineDep) -> Any:
+    media = request.headers.get("content-type", FORM).split(";")[0].strip().lower()
+    if media not in (FORM, "application/json"):
+        raise InvalidInput(f"send the request as {FORM} (GeoReport v2) or application/json")
+    # The key first: from the header, else from the body read within the anonymous limit (the
+    # api_key field alone); the other fields are parsed only for a key that may file.
+    most = get_settings().public_max_body
+    api_key, raw = request.headers.get(KEY_HEADER), None
+    if not api_key:
+        raw = await read_body(request, most)
+        api_key = _form_key(raw) if media == FORM else _fields(raw, media).get("api_key")
     if not api_key:
         raise NotAuthenticated("api_key is required to file a request (ask an admin for one)")
     actor = await actor_for(engine, str(api_key))
+    if actor.role not in FILERS:
+        raise Forbidden(f"a {actor.role} key may not file requests: ask an admin for an intake key")
+    form = _fields(raw if raw is not None else await read_body(request, most), media)
     name = " ".join(
         str(form.get(k)).strip() for k in ("last_name", "first_name") if form.get(k)
     ).strip()
@@ -142,7 +203,7 @@ def _when(raw: str | None, name: str) -> datetime | None:
 async def list_requests(
     engine: EngineDep,
     token: TokenDep,
-    api_key: str | None = None,
+    api_key: KeyDep = None,
     service_request_id: str | None = None,
     service_code: str | None = None,
     start_date: str | None = None,
@@ -182,7 +243,7 @@ async def list_requests(
 
 @router.get("/requests/{request_id}.json", summary="One service request")
 async def get_request(
-    request_id: str, engine: EngineDep, token: TokenDep, api_key: str | None = None
+    request_id: str, engine: EngineDep, token: TokenDep, api_key: KeyDep = None
 ) -> Any:
     actor = await actor_for(engine, api_key or token)
     if not is_digits(request_id, 18):

@@ -13,6 +13,7 @@ from gis.access.roles import (
     ANALYST,
     DISPATCHER,
     GRID_WORKER,
+    INTAKE,
     PUBLIC_ROLE,
     ROLES,
     Actor,
@@ -31,6 +32,7 @@ FIELD_VISIBILITY: dict[str, dict[str, str]] = {
     GRID_WORKER: {PUBLIC: FULL, PERSONAL: IN_SCOPE},
     ANALYST: {PUBLIC: FULL, PERSONAL: MASKED},
     ADMIN: {PUBLIC: FULL, PERSONAL: FULL},
+    INTAKE: {PUBLIC: FULL, PERSONAL: HIDDEN},  # as the public
 }
 """Role x visibility class -> how the role sees a field of that class. IN_SCOPE is FULL on a
 layer whose rows the role reads for its own grid only (cases), and HIDDEN on the layers it reads
@@ -42,6 +44,7 @@ CASEWORK_SCOPE = {
     GRID_WORKER: OWN_GRID,
     ANALYST: ALL,
     ADMIN: ALL,
+    INTAKE: NONE,  # files cases, reads none back (as the public)
 }
 """Role -> the rows of a casework layer (cases) it may read; other layers are open to all."""
 
@@ -93,6 +96,8 @@ def scope_sql(layer: Layer, actor: Actor) -> tuple[str, dict[str, Any]]:
             f"{layer.id} need a token (Authorization: Bearer ...); without one, the public "
             f"sees counts per grid (/api/v1/cases/counts, /tiles/{layer.id}/...)"
         )
+    if scope == NONE:  # an intake key: it files cases and reads what the public reads
+        raise Forbidden(f"the {actor.role} role may not read {layer.id}; it may file them")
     raise Forbidden(f"a {actor.role} without a grid may not read {layer.id}")
 
 

@@ -10,6 +10,7 @@ DISPATCHER = "dispatcher"  # the command centre: every case, every action
 GRID_WORKER = "grid_worker"  # one grid's worker: that grid's cases, the handling stages
 ANALYST = "analyst"  # reads everything, personal data masked; acts on nothing
 ADMIN = "admin"  # users, imports, quality checks; sees everything
+INTAKE = "intake"  # an Open311/hotline intake key: files cases, reads what the public reads
 
 ROLES: dict[str, str] = {
     PUBLIC_ROLE: "anyone without a token",
@@ -17,6 +18,7 @@ ROLES: dict[str, str] = {
     GRID_WORKER: "a grid worker (网格员), bound to one grid",
     ANALYST: "an analyst: reads all, personal data masked, takes no action",
     ADMIN: "an administrator: users, imports, quality checks",
+    INTAKE: "an intake key (Open311, a hotline): files cases, reads no more than the public",
 }
 USER_ROLES = tuple(r for r in ROLES if r != PUBLIC_ROLE)
 """The roles a user (a token) can have."""
@@ -26,7 +28,9 @@ GRID_BOUND = (GRID_WORKER,)
 # What each role may do (the lifecycle's actions name these groups).
 DISPATCHERS = (DISPATCHER,)
 HANDLERS = (DISPATCHER, GRID_WORKER)  # the handling stages: a grid's own worker acts too
-FILERS = (DISPATCHER, GRID_WORKER)  # may file a case (a grid worker: in their own grid)
+FILERS = (DISPATCHER, GRID_WORKER, INTAKE)  # may file a case (a grid worker: in their own grid)
+LIMITED = (PUBLIC_ROLE, INTAKE)
+"""Roles held to the public's request limits (body size, rate limits: api/limits.py)."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.access.policy import in_scope, scope_sql
+from gis.access.policy import OWN_GRID, in_scope, may_read_features, row_scope, scope_sql
 from gis.access.roles import FILERS, Actor
 from gis.cases.actions import record
 from gis.cases.read import get_case, iso
@@ -88,7 +88,7 @@ def create_case(
             f"location ({lon:.6f}, {lat:.6f}) is outside every grid: {nearest}"
             f"{loc.distance_m or 0:,.0f} m away; check the coordinates and the crs"
         )
-    if not in_scope(CASES, actor, loc.grid.code):
+    if row_scope(CASES, actor) == OWN_GRID and not in_scope(CASES, actor, loc.grid.code):
         raise Forbidden(
             f"this location belongs to grid {loc.grid.code}; a grid worker files cases "
             f"in their own grid ({actor.grid_code}) only"
@@ -126,6 +126,15 @@ def create_case(
         },
     ).scalar_one()
     record(conn, row, actor, "report", None, "reported", None)
+    if not may_read_features(CASES, actor):  # an intake key: a receipt, nothing it may not read
+        by = conn.execute(sa.text("SELECT respond_by FROM cases WHERE id = :id"), {"id": row})
+        return {
+            "id": row,
+            "version": 1,
+            "status": "reported",
+            "grid": {"code": loc.grid.code},
+            "respond_by": iso(by.scalar_one()),
+        }
     case = get_case(conn, row, actor)
     case["possible_duplicates"] = duplicates(conn, row, actor)
     return case

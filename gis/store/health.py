@@ -18,10 +18,26 @@ COUNTS_SQL = "SELECT " + ", ".join(
 )
 
 
+# The versions of every layer table (migration 0003: bumped in the transaction of any change).
+VERSIONS_SQL = sa.text(
+    "SELECT string_agg(tbl || ':' || version, '/' ORDER BY tbl) FROM layer_versions"
+)
+_counted: dict[str, tuple[str, dict[str, int]]] = {}  # database -> (versions, counts)
+
+
 def layer_counts(engine: Engine) -> dict[str, int]:
-    """Rows per layer (current grids and units only)."""
+    """Rows per layer (current grids and units only), counted again only when a layer table
+    has changed since the last count: a probe calling /healthz costs one indexed read."""
+    key = str(engine.url)
     with engine.connect() as conn:
-        return {k: int(v) for k, v in conn.execute(sa.text(COUNTS_SQL)).mappings().one().items()}
+        versions = str(conn.execute(VERSIONS_SQL).scalar_one())  # read first: counts are newer
+        cached = _counted.get(key)
+        if cached is not None and cached[0] == versions:
+            return dict(cached[1])
+        row = conn.execute(sa.text(COUNTS_SQL)).mappings().one()
+    counts = {k: int(v) for k, v in row.items()}
+    _counted[key] = (versions, counts)
+    return dict(counts)
 
 
 def health(engine: Engine) -> dict[str, Any]:

@@ -47,6 +47,26 @@ class Settings(BaseSettings):
     basemap_crs: Literal["WGS84", "GCJ02"] = "WGS84"
     """The basemap's datum: GCJ02 for AMap/Tencent-style tiles (the overlays are shifted)."""
     basemap_attribution: str | None = None
+    limits: bool = True
+    """Request limits on (body sizes and rate limits, api/limits.py); false turns them all off."""
+    public_max_body: int = 2_000_000
+    """The largest request body (bytes) without a token: a 413 before the body is read."""
+    signed_in_max_body: int = 64_000_000
+    """The largest request body (bytes) with a token (a bulk upload of a million rows)."""
+    rate_batch_locate: str = "30/minute"
+    """Anonymous batch locates (POST /api/v1/locate) per client address; "" turns it off."""
+    rate_exports: str = "10/minute"
+    """Anonymous exports (/api/v1/cases?f=csv|geojson) per client address."""
+    rate_statistics: str = "30/minute"
+    """Anonymous case statistics (/api/v1/cases/stats) per client address."""
+    rate_large_pages: str = "30/minute"
+    """Anonymous OGC items pages of more than `large_page` features, per client address."""
+    large_page: int = 1000
+    """An OGC items page with a larger `limit` counts against `rate_large_pages`."""
+    rate_boundaries: str = "60/minute"
+    """Anonymous boundary GeoJSON downloads (/api/v1/boundaries/...) per client address."""
+    rate_storage: str = "memory://"
+    """Where rate-limit counters live (a `limits` storage URI; memory: per worker process)."""
 
 
 @lru_cache(maxsize=1)
