@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from gis.access.users import add_user
 from tests.conftest import Server, _copy, bearer
-from tests.helpers import ServerProcess
+from tests.helpers import ServerProcess, as_owner
 
 INSIDE = (119.01, 25.43)
 PUBLIC_MAX, SIGNED_MAX = 65_536, 4_000_000
@@ -178,13 +178,19 @@ def test_limits_turned_off(demo_ro: Engine) -> None:
 def _grid_name(engine: Engine, code: str, name: str, triggers: bool) -> None:
     """Rename a grid; with triggers=False its table's version does not move (a change the
     caches cannot see: what they still answer shows they did not read the table again)."""
-    with engine.begin() as conn:
-        if not triggers:
-            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-        conn.execute(
-            sa.text("UPDATE grids SET name = :n WHERE code = :c AND valid_to IS NULL"),
-            {"n": name, "c": code},
-        )
+    owner = as_owner(engine)  # only the table's owner may switch its triggers off
+    try:
+        with (engine if triggers else owner).begin() as conn:
+            if not triggers:
+                conn.execute(sa.text("ALTER TABLE grids DISABLE TRIGGER USER"))
+            conn.execute(
+                sa.text("UPDATE grids SET name = :n WHERE code = :c AND valid_to IS NULL"),
+                {"n": name, "c": code},
+            )
+            if not triggers:
+                conn.execute(sa.text("ALTER TABLE grids ENABLE TRIGGER USER"))
+    finally:
+        owner.dispose()
 
 
 def test_public_boundaries_are_cached_until_the_plan_changes(limited: Limited) -> None:
@@ -229,9 +235,12 @@ def test_healthz_counts_are_cached_until_a_layer_changes(limited: Limited) -> No
         "INSERT INTO stations (name, kind, geom) SELECT name || '2', kind, geom FROM stations "
         "ORDER BY id LIMIT 1"
     )
-    with limited.engine.begin() as conn:  # a row the version does not see: healthz did not count
-        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+    owner = as_owner(limited.engine)  # only the table's owner may switch its triggers off
+    with owner.begin() as conn:  # a row the version does not see: healthz did not count
+        conn.execute(sa.text("ALTER TABLE stations DISABLE TRIGGER USER"))
         conn.execute(sa.text(copy))
+        conn.execute(sa.text("ALTER TABLE stations ENABLE TRIGGER USER"))
+    owner.dispose()
     for _ in range(3):
         assert httpx.get(limited.url("/healthz")).json()["counts"] == before
     assert count(stations) == before["stations"] + 1
