@@ -114,8 +114,7 @@ function countMarker(f) {
   if (!n) {
     return null; // no open case here: nothing to read
   }
-  const [lon, lat] = f.geometry.coordinates;
-  const m = L.marker(latLngOf(lon, lat), { n, icon: L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(n) }) });
+  const m = L.marker(latLngOf(f.geometry.coordinates), { n, icon: L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(n) }) });
   const area = p.grid_code ? t("grid") : t("village");
   return m.bindPopup(() => `${esc(area)} ${esc(p.grid_code ?? p.village_code)}: ${esc(p.cases)} / ${esc(p.open)}`);
 }
