@@ -127,7 +127,8 @@ def cold_load(browser: Browser, base: str, token: str, lon: float, lat: float) -
         page.get_by_test_id("case-row").first.wait_for(timeout=TIMEOUT_MS)
         opened = time.perf_counter() - started
         page.evaluate(
-            "([lat, lon, z]) => window.map_console.setView([lat, lon], z, {animate: false})",
+            # a block, not an arrow's value: Playwright would serialise the whole map back
+            "([lat, lon, z]) => { window.map_console.setView([lat, lon], z, {animate: false}); }",
             [lat, lon, GRID_ZOOM],
         )
         wait_drawn(page, traffic, GRID_ZOOM)

@@ -87,7 +87,10 @@ def wait_some(page: Page, attr: str, timeout: int = 20_000) -> None:
 
 
 def set_view(page: Page, lat: float, lon: float, zoom: int) -> None:
-    page.evaluate("([lat, lon, z]) => window.map_console.setView([lat, lon], z)", [lat, lon, zoom])
+    # a block, not an arrow's value: Playwright would serialise the whole map back (slow)
+    page.evaluate(
+        "([lat, lon, z]) => { window.map_console.setView([lat, lon], z); }", [lat, lon, zoom]
+    )
 
 
 def shot(page: Page, name: str) -> Path:

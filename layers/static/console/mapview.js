@@ -188,8 +188,7 @@ export function init(onOpenCase, config = null) {
     }
   });
   map.on("moveend", () => refreshCases());
-  tileset.refresh();
-  refreshCases();
+  tileset.refresh(); // the cases follow once the page knows who signed in (reloadAll)
 }
 
 function legend() {
@@ -313,7 +312,7 @@ function dropMarker(id) {
   document.body.dataset.caseMarkers = String(markers.getLayers().length);
 }
 
+// After signing in or out: the cases again (the combined tiles are the same for every reader).
 export function reloadAll() {
-  tileset.reset();
   refreshCases();
 }

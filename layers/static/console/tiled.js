@@ -33,28 +33,32 @@ export class TiledLayer {
     this.count();
   }
 
+  // New features of a tile, drawn in one go; labels are plain DOM markers centred by CSS (a
+  // permanent tooltip measures itself on adding, which forces a layout per label).
   add(fc, zoom) {
-    for (const f of fc.features) {
-      const key = this.key(f);
-      if (this.features.has(key)) {
-        continue;
-      }
-      const layer = L.geoJSON(f, {
-        style: (feat) => this.o.style(feat),
-        pointToLayer: (feat, ll) => this.o.point(feat, ll),
-        interactive: Boolean(this.o.popup),
-        coordsToLatLng: latLngOf,
-      });
-      if (this.o.popup) {
-        layer.bindPopup(() => this.o.popup(f));
-      }
-      const label = this.o.label?.(f, zoom);
-      if (label) {
-        layer.bindTooltip(label, { permanent: true, direction: "center", className: "map-label" });
-      }
-      this.features.set(key, { f, layer });
-      this.group.addLayer(layer);
+    const fresh = fc.features.filter((f) => !this.features.has(this.key(f)));
+    if (!fresh.length) {
+      return;
     }
+    L.geoJSON({ type: "FeatureCollection", features: fresh }, {
+      style: (feat) => this.o.style(feat),
+      pointToLayer: (feat, ll) => this.o.point(feat, ll),
+      interactive: Boolean(this.o.popup),
+      coordsToLatLng: latLngOf,
+      onEachFeature: (f, layer) => {
+        if (this.o.popup) {
+          layer.bindPopup(() => this.o.popup(f));
+        }
+        this.features.set(this.key(f), { f, layer });
+        this.group.addLayer(layer);
+        const label = this.o.label?.(f, zoom);
+        if (label) {
+          const at = layer.getLatLng?.() ?? layer.getBounds().getCenter();
+          const icon = L.divIcon({ className: "label-icon", iconSize: [0, 0], html: `<span class="map-label">${label}</span>` });
+          this.group.addLayer(L.marker(at, { icon, interactive: false, keyboard: false }));
+        }
+      },
+    });
     this.count();
   }
 

@@ -5,7 +5,8 @@ free-text filter (q) from indexes.
   category's hours, at insert by a trigger and here for the rows already there. The values are
   those the read-time fallback (gis/cases/sql.py CLOSE_BY) gave, fixed at insert as for cases
   filed through the API; so the queue may sort by the column, and an index serves it.
-- cases_open_close_by_idx: the open cases by deadline (the queue's default view);
+- cases_open_close_by_idx: the open cases (lifecycle.OPEN) by deadline, the queue's default
+  view, with what its count reads (status, category, owners), so the count reads no table;
   cases_close_by_idx and cases_updated_idx: the other sorts under any filter.
 - cases_text_trgm_idx (pg_trgm): ILIKE '%text%' on title, description and address.
 
@@ -41,7 +42,8 @@ UPDATE cases t
   FROM case_categories cc
  WHERE cc.code = t.category AND (t.respond_by IS NULL OR t.close_by IS NULL);
 
-CREATE INDEX cases_open_close_by_idx ON cases (close_by, id)  -- the open stages (lifecycle.OPEN)
+CREATE INDEX cases_open_close_by_idx ON cases (close_by, id)
+    INCLUDE (status, category, grid_id, unit_id)
     WHERE status IN ('reported', 'registered', 'dispatched', 'in_progress', 'responded');
 CREATE INDEX cases_close_by_idx ON cases (close_by, id);
 CREATE INDEX cases_updated_idx ON cases (updated_at, id);
