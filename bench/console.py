@@ -34,6 +34,7 @@ from gis.access.users import add_user
 from tests.test_map_page import FLAGS
 
 GRID_ZOOM = 13  # mapview.js BOUNDARIES: grid outlines from z13 (case counts from z10)
+COUNTS = "/api/v1/cases/counts.geojson?"  # the view's case counts (one request per view)
 # Fewer for a quick try: BENCH_LOADS=1 BENCH_CREATIONS=2 (measure(url) reuses a loaded database).
 LOADS = int(os.environ.get("BENCH_LOADS", "5"))
 CREATIONS = int(os.environ.get("BENCH_CREATIONS", "10"))
@@ -85,8 +86,11 @@ def wait_drawn(page: Page, traffic: Traffic, zoom: int) -> None:
             f"body[data-{attr}]:not([data-{attr}='0'])", state="attached", timeout=TIMEOUT_MS
         )
     deadline = time.monotonic() + TIMEOUT_MS / 1000
-    marker = f"/tiles/cases/{zoom}/"
-    while traffic.pending or not any(marker in r.url for r in traffic.done):
+
+    def counted(url: str) -> bool:
+        return COUNTS in url and f"zoom={zoom}" in url
+
+    while traffic.pending or not any(counted(r.url) for r in traffic.done):
         if time.monotonic() > deadline:
             raise RuntimeError(f"still loading: {[r.url for r in traffic.pending][:3]}")
         page.wait_for_timeout(5)
@@ -102,6 +106,7 @@ class Load:
     opened: float
     drawn: float
     requests: int
+    tiles: int
     biggest: tuple[int, str]
     slowest: tuple[float, str]
 
@@ -122,7 +127,8 @@ def cold_load(browser: Browser, base: str, token: str, lon: float, lat: float) -
         page.get_by_test_id("case-row").first.wait_for(timeout=TIMEOUT_MS)
         opened = time.perf_counter() - started
         page.evaluate(
-            "([lat, lon, z]) => window.map_console.setView([lat, lon], z, {animate: false})",
+            # a block, not an arrow's value: Playwright would serialise the whole map back
+            "([lat, lon, z]) => { window.map_console.setView([lat, lon], z, {animate: false}); }",
             [lat, lon, GRID_ZOOM],
         )
         wait_drawn(page, traffic, GRID_ZOOM)
@@ -131,6 +137,7 @@ def cold_load(browser: Browser, base: str, token: str, lon: float, lat: float) -
             opened,
             drawn,
             len(traffic.done),
+            sum("/tiles/" in r.url for r in traffic.done),
             max((q.sizes()["responseBodySize"], q.url) for q in traffic.done),
             max((q.timing["responseEnd"], q.url) for q in traffic.done),
         )
@@ -202,7 +209,7 @@ def measure(url: str) -> dict[str, float]:
     for i, x in enumerate(loads, 1):
         print(
             f"    load {i}: opening view {x.opened:.2f} s, grids and cases {x.drawn:.2f} s, "
-            f"{x.requests} requests, largest {x.biggest[0] / 1000:.0f} KB {x.biggest[1]}, "
+            f"{x.requests} requests ({x.tiles} tiles), largest {x.biggest[0] / 1000:.0f} KB {x.biggest[1]}, "
             f"slowest {x.slowest[0]:.0f} ms {x.slowest[1]}"
         )
     render = statistics.median(x.drawn for x in loads)

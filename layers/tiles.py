@@ -38,13 +38,19 @@ MAX_ZOOM = 22
 TMS = morecantile.tms.get("WebMercatorQuad")
 
 
+SIZES = (256, 512)  # a tile's width in screen pixels: 512 covers four 256-pixel tiles
+
+
 @dataclass(frozen=True)
 class Tile:
     z: int
     x: int
     y: int
+    size: int = 256
 
     def __post_init__(self) -> None:
+        if self.size not in SIZES:
+            raise TileOutOfRange(f"tile size {self.size}: use 256 or 512 (pixels)")
         if not 0 <= self.z <= MAX_ZOOM:
             raise TileOutOfRange(f"zoom {self.z} is out of range: use 0..{MAX_ZOOM}")
         if not TMS.is_valid(morecantile.Tile(self.x, self.y, self.z)):
@@ -58,7 +64,13 @@ class Tile:
     def pixel_deg(self) -> float:
         """One pixel of the tile, in degrees of longitude."""
         bounds = TMS.bounds(morecantile.Tile(self.x, self.y, self.z))
-        return (bounds.right - bounds.left) / TMS.matrix(self.z).tileWidth
+        return (bounds.right - bounds.left) / TMS.matrix(self.z).tileWidth / (self.size // 256)
+
+    @property
+    def level(self) -> int:
+        """The zoom the tile is drawn at, which the layers' zoom rules follow: a 512-pixel
+        tile at z shows what four 256-pixel tiles at z + 1 show."""
+        return self.z + self.size // 512
 
 
 def _tile_props(layer: Layer, role: str) -> list[str]:
@@ -90,7 +102,7 @@ def _features_sql(layer: Layer, actor: Actor, geom_sql: str) -> tuple[str, dict[
     return sql, binds
 
 
-def _aggregate_sql(geom_sql: str, villages: bool) -> str:
+def aggregate_sql(geom_sql: str, villages: bool) -> str:
     """Cases as counts per current grid (or per village), drawn at its label point."""
     open_list = ", ".join(f"'{s}'" for s in OPEN)  # the lifecycle's constants
     sums = (
@@ -115,13 +127,15 @@ def _aggregate_sql(geom_sql: str, villages: bool) -> str:
 
 
 def _by_village(layer: Layer, tile: Tile) -> bool:
-    return layer.aggregate_villages_below is not None and tile.z < layer.aggregate_villages_below
+    return (
+        layer.aggregate_villages_below is not None and tile.level < layer.aggregate_villages_below
+    )
 
 
 def _simplified(layer: Layer, tile: Tile) -> str:
     if layer.is_point:
         return "t.geom"
-    low = layer.generalised_below is not None and tile.z < layer.generalised_below
+    low = layer.generalised_below is not None and tile.level < layer.generalised_below
     return f"ST_Simplify({'t.geom_lo' if low else 't.geom'}, :tolerance, true)"
 
 
@@ -131,7 +145,7 @@ def _binds(tile: Tile, layer: Layer, margin: float) -> dict[str, Any]:
         "x": tile.x,
         "y": tile.y,
         "margin": margin,
-        "tolerance": tile.pixel_deg,  # one screen pixel (of a 256-pixel tile)
+        "tolerance": tile.pixel_deg,  # one screen pixel
     }
     if layer.tile_cap:
         binds["cap"] = layer.tile_cap
@@ -143,7 +157,7 @@ def aggregated(layer: Layer, tile: Tile, actor: Actor = PUBLIC) -> bool:
     that may not read its features (the public sees case counts, never cases)."""
     if layer.aggregate_below is None:
         return False
-    return tile.z < layer.aggregate_below or not _readable(layer, actor)
+    return tile.level < layer.aggregate_below or not _readable(layer, actor)
 
 
 def _readable(layer: Layer, actor: Actor) -> bool:
@@ -156,7 +170,7 @@ def _readable(layer: Layer, actor: Actor) -> bool:
 
 def mvt(conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC) -> bytes:
     """The layer's Mapbox Vector Tile (possibly empty bytes)."""
-    if tile.z < layer.min_zoom:
+    if tile.level < layer.min_zoom:
         return b""
     mvt_geom = "ST_AsMVTGeom(ST_Transform({g}, 3857), b.e3857, {e}, {buf}, true)"
     scope: dict[str, Any] = {}
@@ -164,7 +178,7 @@ def mvt(conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC) -> by
         villages = _by_village(layer, tile)
         point = "r.label_point" if villages else "g.label_point"
         geom = mvt_geom.format(g=point, e=EXTENT, buf=BUFFER)
-        inner = _aggregate_sql(geom, villages)
+        inner = aggregate_sql(geom, villages)
     elif not _readable(layer, actor):
         return b""
     else:
@@ -182,7 +196,7 @@ def geojson(
     conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC, clip: bool = True
 ) -> bytes:
     """The layer's features in the tile (clipped to it plus a buffer), as GeoJSON text."""
-    if tile.z < layer.min_zoom:
+    if tile.level < layer.min_zoom:
         return b""
     digits = max(0, min(7, math.ceil(-math.log10(tile.pixel_deg)) + 1))
     margin = BUFFER / EXTENT
@@ -190,7 +204,7 @@ def geojson(
     if aggregated(layer, tile, actor):
         villages = _by_village(layer, tile)
         key = "village_code" if villages else "grid_code"
-        inner = _aggregate_sql("r.label_point" if villages else "g.label_point", villages)
+        inner = aggregate_sql("r.label_point" if villages else "g.label_point", villages)
         props = f"json_build_object('{key}', q.{key}, 'cases', q.cases, 'open', q.open)"
         fid = f"q.{key}"
     elif not _readable(layer, actor):
@@ -220,7 +234,7 @@ def tile_key(
     # Tiles carry public fields only, so readers with the same row scope share a tile.
     scope = row_scope(layer, actor)
     reader = f"{scope}:{actor.grid_code}" if scope == OWN_GRID else scope
-    raw = f"{layer.id}/{tile.z}/{tile.x}/{tile.y}.{fmt}|{reader}|{stamp}"
+    raw = f"{layer.id}/{tile.z}/{tile.x}/{tile.y}@{tile.size}.{fmt}|{reader}|{stamp}"
     return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
 
 
@@ -261,11 +275,16 @@ CACHE = TileCache()
 
 
 def render(
-    conn: Connection, layer_id: str, tile: Tile, fmt: str, actor: Actor = PUBLIC
+    conn: Connection,
+    layer_id: str,
+    tile: Tile,
+    fmt: str,
+    actor: Actor = PUBLIC,
+    table_versions: dict[str, int] | None = None,
 ) -> tuple[str, bytes]:
     """(ETag, body) of a tile, from the cache when the layer has not changed."""
     layer = get_layer(layer_id)
-    key = tile_key(layer, tile, fmt, actor, versions(conn))
+    key = tile_key(layer, tile, fmt, actor, table_versions or versions(conn))
     body = CACHE.get(key)
     if body is None:
         if fmt == "mvt":

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import subprocess
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Page, Response, sync_playwright
 
+from tests.helpers import ServerProcess
 from tests.test_map_page import FLAGS
 
 SHOTS = Path(__file__).parent / "screenshots"
@@ -84,7 +87,10 @@ def wait_some(page: Page, attr: str, timeout: int = 20_000) -> None:
 
 
 def set_view(page: Page, lat: float, lon: float, zoom: int) -> None:
-    page.evaluate("([lat, lon, z]) => window.map_console.setView([lat, lon], z)", [lat, lon, zoom])
+    # a block, not an arrow's value: Playwright would serialise the whole map back (slow)
+    page.evaluate(
+        "([lat, lon, z]) => { window.map_console.setView([lat, lon], z); }", [lat, lon, zoom]
+    )
 
 
 def shot(page: Page, name: str) -> Path:
@@ -114,3 +120,20 @@ def pixels_like(path: Path, rgb: tuple[int, int, int], left: int = 0, tol: int =
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def restart(server: ServerProcess, database_url: str, meanwhile: Callable[[], None]) -> None:
+    """Stop the server (its open event streams drop), run `meanwhile`, start it again on the
+    same port with the same command."""
+    argv = list(server.proc.args)  # type: ignore[arg-type]
+    server.proc.terminate()  # not stop(): that closes the log the new process writes to
+    server.proc.wait(10)
+    meanwhile()
+    server.proc = subprocess.Popen(
+        argv,
+        cwd=Path(__file__).parent.parent,
+        env={**os.environ, "ONEMAP_DATABASE_URL": database_url},
+        stdout=server.log,
+        stderr=subprocess.STDOUT,
+    )
+    server._wait()

@@ -631,11 +631,16 @@ TILE_LAYERS = [
 
 def test_config_defaults(env: Env) -> None:  # noqa: F811
     r = _get(env, "/api/v1/config", "public")
-    assert r.json() == {
+    body = r.json()
+    plan = body.pop("plan_version")
+    assert body == {
         "basemap": {"url": None, "crs": "WGS84", "attribution": None},
         "tile_layers": TILE_LAYERS,
+        "combined_layers": [x for x in TILE_LAYERS if x != "cases"],
+        "open_stages": list(OPEN),
         "lang": "zh",
     }
+    assert isinstance(plan, str) and len(plan) == 12
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Live: a case created through the API appears in an open page's queue and map within 2 s,
-without a reload."""
+without a reload; after a dropped stream the page resynchronises."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests.console import console, open_console, set_view, shot
+from gis.access.users import authenticate
+from gis.cases.intake import NewCase, create_case
+from tests.console import console, open_console, restart, set_view, shot
 from tests.helpers import ServerProcess
 
 
@@ -58,3 +60,35 @@ def test_new_case_appears_in_queue_and_map_within_2s(
     assert str(case_id) in notice
     assert navigations == 1  # no reload
     assert rec.failed == []
+
+
+def test_dropped_stream_resynchronises(
+    writable: tuple[ServerProcess, str, Engine], chromium: str
+) -> None:
+    """The server goes away with the page's stream open; a case is filed meanwhile (no
+    server, so no event can carry it); once the stream is back the queue shows it."""
+    server, token, db = writable
+    lon, lat = grid_point(db)
+    made: list[int] = []
+
+    def file_a_case() -> None:
+        with db.begin() as conn:
+            actor = authenticate(conn, token)
+            new = NewCase(category="sanitation", title="断线期间 while away", x=lon, y=lat)
+            made.append(int(create_case(conn, new, actor)["id"]))
+
+    with console(chromium, server.base) as (page, rec):
+        open_console(page, server.base, "?sort=-reported_at", token=token)
+        page.wait_for_selector("body[data-live='open']", state="attached", timeout=15_000)
+        restart(server, db.url.render_as_string(hide_password=False), file_a_case)
+        (case_id,) = made
+        page.wait_for_selector(
+            f"[data-testid=case-row][data-case-id='{case_id}']", state="attached", timeout=30_000
+        )
+        notice = page.get_by_test_id("live-notice").inner_text()
+        shot(page, "console-resync")
+        navigations = page.evaluate("performance.getEntriesByType('navigation').length")
+    assert "重新同步" in notice  # i18n.js resynced
+    assert navigations == 1  # no reload
+    # While the server was away only the stream's reconnections could fail.
+    assert [f for f in rec.failed if "/api/v1/cases/stream" not in f] == []

@@ -25,7 +25,7 @@ def test_console_loads_cleanly_under_its_csp(
     assert rec.real_errors() == []
     assert rec.foreign() == []
     assert any(u.endswith("/static/console/main.js") for u in rec.requests)
-    assert any("/tiles/districts/" in u for u in rec.requests)
+    assert any("/tiles/combined/" in u and "districts" in u for u in rec.requests)
     assert not any("/api/v1/boundaries/" in u for u in rec.requests)  # no whole GeoJSON files
 
 

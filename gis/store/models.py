@@ -162,6 +162,26 @@ class Case(_Owned, Base):
         Index("cases_grid_idx", "grid_id"),
         Index("cases_reported_idx", "reported_at"),
         Index("cases_status_idx", "status"),
+        # the queue (migration 0009): open cases by deadline, other sorts, free text
+        Index(
+            "cases_open_close_by_idx",
+            "close_by",
+            "id",
+            postgresql_include=["status", "category", "grid_id", "unit_id"],
+            postgresql_where=text(
+                "status IN ('reported', 'registered', 'dispatched', 'in_progress', 'responded')"
+            ),
+        ),
+        Index("cases_close_by_idx", "close_by", "id"),
+        Index("cases_updated_idx", "updated_at", "id"),
+        Index(
+            "cases_text_trgm_idx",
+            "title",
+            "description",
+            "address",
+            postgresql_using="gin",
+            postgresql_ops={c: "gin_trgm_ops" for c in ("title", "description", "address")},
+        ),
     )
 
 

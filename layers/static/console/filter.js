@@ -7,6 +7,14 @@ const KEYS = [
 ];
 export const PAGE = 50;
 let current = {};
+let openStages = ["reported", "registered", "dispatched", "in_progress", "responded"];
+
+// The open stages as the server counts them (/api/v1/config), for matching live cases.
+export function setOpenStages(stages) {
+  if (Array.isArray(stages) && stages.length) {
+    openStages = stages;
+  }
+}
 
 export function fromUrl() {
   const p = new URLSearchParams(location.search);
@@ -83,4 +91,53 @@ export function bboxOf(bounds) {
   return [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
     .map((v) => v.toFixed(5))
     .join(",");
+}
+
+function list(value) {
+  return String(value).split(",").map((v) => v.trim()).filter(Boolean);
+}
+
+// Whether a case (as GET /api/v1/cases/{id} gives it) passes the filter, as the server's
+// query would pass it; `bounds` is the view (a Leaflet LatLngBounds) when only in view.
+export function matches(c, bounds = null) {
+  const f = current;
+  if (!(f.status ? list(f.status) : openStages).includes(c.status)) {
+    return false;
+  }
+  if (f.overdue && String(Boolean(c.overdue)) !== f.overdue) {
+    return false;
+  }
+  if (f.category && !list(f.category).includes(c.category)) {
+    return false;
+  }
+  const village = c.village?.code ?? "";
+  const areas = { grid: c.grid?.code, village, town: c.town?.code, district: village && `${village.slice(0, 6)}000000` };
+  if (["grid", "village", "town", "district"].some((k) => f[k] && f[k] !== areas[k])) {
+    return false;
+  }
+  if (f.q) {
+    const q = f.q.trim().toLowerCase();
+    const text = [c.title, c.description, c.address].some((v) => (v ?? "").toLowerCase().includes(q));
+    if (!text && String(c.id) !== q) {
+      return false;
+    }
+  }
+  const at = Date.parse(c.reported_at);
+  if (f.reported_after && at < Date.parse(day(f.reported_after, false))) {
+    return false;
+  }
+  if (f.reported_before && at >= Date.parse(day(f.reported_before, true))) {
+    return false;
+  }
+  return !bounds || bounds.contains([c.lat, c.lon]);
+}
+
+// The queue's order as a comparison of two cases (the sort key, then the id).
+export function compare(a, b) {
+  const sort = current.sort || "close_by";
+  const key = sort.replace(/^-/, "");
+  const way = sort.startsWith("-") ? -1 : 1;
+  const v = (c) => (key === "id" ? c.id : Date.parse(c[key]));
+  const d = v(a) - v(b) || a.id - b.id;
+  return way * Math.sign(d);
 }

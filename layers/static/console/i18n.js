@@ -23,6 +23,10 @@ const WORDS = {
     boundaries: "边界", cases: "案件", hotspots: "隐患点", parcels: "地块", stations_l: "站点",
     districts: "区县", towns: "乡镇", villages: "村社区", grids: "网格", units: "单元网格",
     cases_per_grid: "每网格案件数", close: "关闭",
+    district_code: "区县编码", town_code: "乡镇编码", village_code: "村社区编码",
+    st_party_service_center: "党群服务中心", st_convenience_point: "便民服务点",
+    st_grid_council_hall: "网格议事厅", st_neighbourhood_center: "邻里中心",
+    st_elderly_care_center: "居家养老服务中心",
   },
   en: {
     title: "OneMap · console", public: "public", token: "token (dispatchers)", sign_in: "Sign in",
@@ -47,6 +51,10 @@ const WORDS = {
     boundaries: "Boundaries", cases: "Cases", hotspots: "Hotspots", parcels: "Parcels",
     stations_l: "Stations", districts: "Districts", towns: "Towns", villages: "Villages",
     grids: "Grids", units: "Units", cases_per_grid: "cases per grid", close: "Close",
+    district_code: "district code", town_code: "town code", village_code: "village code",
+    st_party_service_center: "party service centre", st_convenience_point: "convenience point",
+    st_grid_council_hall: "grid council hall", st_neighbourhood_center: "neighbourhood centre",
+    st_elderly_care_center: "elderly care centre",
   },
 };
 

@@ -4,6 +4,7 @@
 
 import { bearerToken, fetchRaw } from "./api.js";
 
+const RETRY_MS = 3000;
 let source = null;
 let reader = null;
 
@@ -54,7 +55,7 @@ async function readStream(onCase, onResync, onEnd, first) {
     // dropped: reconnect below, unless stopped
   }
   if (reader === controller) {
-    setTimeout(() => readStream(onCase, onResync, onEnd, false), 3000);
+    setTimeout(() => readStream(onCase, onResync, onEnd, false), RETRY_MS);
   }
 }
 
@@ -66,6 +67,42 @@ export function stop() {
   r?.abort();
 }
 
+function state(value) {
+  document.body.dataset.live = value;
+}
+
+// An EventSource on the session cookie. The browser reconnects by itself after a drop; when it
+// gives up (the server answered an error while restarting), a new one is opened shortly. Every
+// reconnection resynchronises, as events may have been missed meanwhile.
+function openSource(onCase, onResync, onEnd, first) {
+  const s = new EventSource("/api/v1/cases/stream");
+  source = s;
+  let opened = !first;
+  s.addEventListener("case", (e) => onCase(JSON.parse(e.data)));
+  s.addEventListener("end", () => {
+    stop();
+    state("ended");
+    onEnd();
+  });
+  s.addEventListener("open", () => {
+    state("open");
+    if (opened) {
+      onResync();
+    }
+    opened = true;
+  });
+  s.addEventListener("error", () => {
+    state("down");
+    if (s.readyState === EventSource.CLOSED && source === s) {
+      setTimeout(() => {
+        if (source === s) {
+          openSource(onCase, onResync, onEnd, false);
+        }
+      }, RETRY_MS);
+    }
+  });
+}
+
 // onEnd: the server ended the stream because the token was revoked or expired.
 export function start(onCase, onResync, onEnd) {
   stop();
@@ -73,17 +110,5 @@ export function start(onCase, onResync, onEnd) {
     readStream(onCase, onResync, onEnd, true);
     return;
   }
-  let opened = false;
-  source = new EventSource("/api/v1/cases/stream");
-  source.addEventListener("case", (e) => onCase(JSON.parse(e.data)));
-  source.addEventListener("end", () => {
-    stop();
-    onEnd();
-  });
-  source.addEventListener("open", () => {
-    if (opened) {
-      onResync();
-    }
-    opened = true;
-  });
+  openSource(onCase, onResync, onEnd, true);
 }

@@ -69,6 +69,7 @@ function say(text) {
   say.timer = setTimeout(() => { notice.hidden = true; }, 8000);
 }
 
+// A live event: only the changed case is fetched, then its row and marker follow it.
 async function onCase(event) {
   say(i18n.t(event.event === "created" ? "live_new" : "live_changed", { id: event.id }));
   document.body.dataset.lastEvent = `${event.event}:${event.id}:${event.version}`;
@@ -76,16 +77,16 @@ async function onCase(event) {
   if (!res.ok) {
     return;
   }
-  if (!queue.replace(res.data)) {
-    await queue.reload();
-    queue.flash(event.id);
-  }
-  if (mapview.map.getZoom() >= mapview.STREET_ZOOM) {
-    mapview.upsertMarker(res.data);
-  }
+  caseChanged(res.data);
   if (panel.currentId() === event.id) {
     panel.open(event.id);
   }
+}
+
+function caseChanged(c) {
+  const inView = filter.get().in_view ? mapview.wgsBounds() : null;
+  mapview.showCase(c, filter.matches(c));
+  queue.upsert(c, inView);
 }
 
 function resync() {
@@ -120,12 +121,13 @@ async function start() {
   if (lifecycle?.ok) {
     i18n.setLifecycle(lifecycle.data);
   }
+  filter.setOpenStages(config?.ok ? config.data.open_stages : null);
   fillStages();
   filter.fromUrl();
   filterToForm();
   mapview.init((id) => panel.open(id), config?.ok ? config.data : null);
   queue.init({ onOpen: (id) => panel.open(id), viewBbox: () => filter.bboxOf(mapview.wgsBounds()) });
-  panel.init({ onChanged: (c) => { queue.replace(c); mapview.upsertMarker(c); } });
+  panel.init({ onChanged: caseChanged });
   search.init(mapview.map, (id) => panel.open(id));
   keyboard.init();
   mapview.map.on("click", (e) => owner.show(mapview.map, e.latlng));

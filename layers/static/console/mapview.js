@@ -1,16 +1,18 @@
-// The map: boundaries, hotspots, parcels and stations from tiles; cases as counts per grid
-// (clustered, summed) at low zoom and as clustered markers by stage at street zoom, fetched
-// for the view with the queue's filter; legend, layer control and the choropleth switch.
+// The map: boundaries, hotspots, parcels and stations from combined tiles; cases as counts
+// per grid (clustered, summed) at low zoom, fetched for the whole view in one request, and as
+// clustered markers by stage at street zoom, fetched for the view with the queue's filter;
+// legend, layer control and the choropleth switch.
 
 import { getJson, signedIn } from "./api.js";
 import { el, esc } from "./esc.js";
-import { fromMap, toMap, useGcj } from "./gcj.js";
+import { fromMap, latLngOf, toMap, useGcj } from "./gcj.js";
 import * as filter from "./filter.js";
 import { stageLabel, t } from "./i18n.js";
-import { TiledLayer } from "./tiled.js";
+import { TiledLayer, TileSet } from "./tiled.js";
 
 const L = window.L;
 export const STREET_ZOOM = 15; // from here a signed-in user sees each case
+const COUNTS_ZOOM = 10; // the cases layer's first zoom (registry): counts from here
 const STAGE_COLOURS = {
   reported: "#e74c3c", registered: "#e67e22", dispatched: "#f1c40f", in_progress: "#3498db",
   responded: "#9b59b6", closed: "#27ae60", evaluated: "#16a085", cancelled: "#7f8c8d",
@@ -20,9 +22,10 @@ const PARCEL = {
   surveyed: "#d6eaf8", negotiating: "#f9e79f", signed: "#abebc6", demolished: "#aab7b8",
   rectifying: "#f5cba7",
 };
-const STATION = {
-  party_service_center: "#c0392b", convenience_point: "#1f618d", grid_council_hall: "#27ae60",
-  neighbourhood_center: "#8e44ad", elderly_care_center: "#d68910",
+// Stations are squares in hues no stage uses (stages: dots in STAGE_COLOURS).
+export const STATION = {
+  party_service_center: "#ad1457", convenience_point: "#1a237e", grid_council_hall: "#6d4c41",
+  neighbourhood_center: "#f06292", elderly_care_center: "#827717",
 };
 // Boundaries: [layer, first zoom shown, label zooms [from, to], colour, weight]
 const BOUNDARIES = [
@@ -33,9 +36,20 @@ const BOUNDARIES = [
 
 export let map = null;
 const tiled = {};
+let tileset = null;
 let markers = null;
 let counts = null;
+let countsAsked = 0; // the latest counts request: older answers are dropped
+let countsWanted = true; // the layer control's counts switch
 let chor = { metric: "", stats: new Map() };
+
+function square(colour) {
+  return L.divIcon({
+    className: "",
+    iconSize: [12, 12],
+    html: `<span class="station" style="background:${colour}"></span>`,
+  });
+}
 
 function dot(colour, ring) {
   return L.divIcon({
@@ -71,37 +85,58 @@ function boundary(id, first, labelZ, colour, weight) {
   });
 }
 
-function pointLayer(id, colourOf, title) {
+function pointLayer(id, colourOf, title, icon = null) {
   return new TiledLayer(map, id, {
     minzoom: 13,
     style: () => ({}),
-    point: (f, ll) => L.circleMarker(ll, { radius: 6, color: "#333", weight: 1, fillColor: colourOf(f.properties), fillOpacity: 0.9 }),
+    point: (f, ll) => (icon
+      ? L.marker(ll, { icon: icon(colourOf(f.properties)), title: f.properties.name ?? "" })
+      : L.circleMarker(ll, { radius: 6, color: "#333", weight: 1, fillColor: colourOf(f.properties), fillOpacity: 0.9 })),
     popup: (f) => `<b>${esc(title)}</b> ${esc(f.properties.name)}<br>${esc(f.properties.kind)} ${esc(f.properties.risk_level ?? f.properties.hours ?? "")}`,
   });
 }
 
+// Cases per grid (per village when zoomed out) for the whole view: one request per move,
+// clustered and summed.
 function countLayer() {
-  const cluster = L.markerClusterGroup({
+  return L.markerClusterGroup({
     showCoverageOnHover: false,
     iconCreateFunction: (c) => {
       const n = c.getAllChildMarkers().reduce((sum, m) => sum + (m.options.n || 0), 0);
       return L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(n) });
     },
   });
-  const layer = new TiledLayer(map, "cases", {
-    minzoom: 10,
-    style: () => ({}),
-    point: (f, ll) => {
-      const n = f.properties.open ?? f.properties.cases ?? 0;
-      if (!n) {
-        return L.layerGroup(); // no open case here: nothing to read
-      }
-      return L.marker(ll, { n, icon: L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(n) }) });
-    },
-    popup: (f) => `${esc(t("grid"))} ${esc(f.properties.grid_code ?? f.properties.village_code)}: ${esc(f.properties.cases)} / ${esc(f.properties.open)}`,
-  });
-  layer.group = cluster;
-  return layer;
+}
+
+function countMarker(f) {
+  const p = f.properties;
+  const n = p.open ?? p.cases ?? 0;
+  if (!n) {
+    return null; // no open case here: nothing to read
+  }
+  const m = L.marker(latLngOf(f.geometry.coordinates), { n, icon: L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(n) }) });
+  const area = p.grid_code ? t("grid") : t("village");
+  return m.bindPopup(() => `${esc(area)} ${esc(p.grid_code ?? p.village_code)}: ${esc(p.cases)} / ${esc(p.open)}`);
+}
+
+async function refreshCounts() {
+  const zoom = Math.round(map.getZoom());
+  const asked = ++countsAsked;
+  if (zoom < COUNTS_ZOOM || !map.hasLayer(counts)) {
+    counts.clearLayers();
+    document.body.dataset.cases = "0";
+    return;
+  }
+  const bbox = filter.bboxOf(wgsBounds());
+  const res = await getJson(`/api/v1/cases/counts.geojson?bbox=${bbox}&zoom=${zoom}`);
+  if (asked !== countsAsked || !res.ok) {
+    return;
+  }
+  const drawn = res.data.features.map(countMarker).filter(Boolean);
+  counts.clearLayers();
+  counts.addLayers(drawn);
+  document.body.dataset.cases = String(res.data.features.length);
+  document.body.dataset.countsZoom = String(zoom);
 }
 
 // The optional basemap from /api/v1/config: {url, crs, attribution}; none by default.
@@ -128,7 +163,7 @@ export function init(onOpenCase, config = null) {
     style: (f) => ({ color: "#d35400", weight: 1, fillColor: PARCEL[f.properties.status] ?? "#f5cba7", fillOpacity: 0.5 }),
     popup: (f) => `${esc(f.properties.name)} · ${esc(f.properties.status)}`,
   });
-  tiled.stations = pointLayer("stations", (p) => STATION[p.kind] ?? "#8e44ad", t("stations_l"));
+  tiled.stations = pointLayer("stations", (p) => STATION[p.kind] ?? "#455a64", t("stations_l"), square);
   counts = countLayer();
   markers = L.markerClusterGroup({ disableClusteringAtZoom: 18, showCoverageOnHover: false });
   markers.on("click", (e) => onOpenCase(e.layer.options.caseId));
@@ -139,16 +174,21 @@ export function init(onOpenCase, config = null) {
       tiled[id].group.addTo(map);
     }
   }
-  overlays[`${t("cases")} (${t("cases_per_grid")})`] = counts.group;
+  overlays[`${t("cases")} (${t("cases_per_grid")})`] = counts;
   overlays[t("cases")] = markers;
-  counts.group.addTo(map);
+  counts.addTo(map);
   markers.addTo(map);
   L.control.layers(null, overlays, { collapsed: true }).addTo(map);
   legend();
-  map.on("overlayadd overlayremove", () => Object.values(tiled).forEach((l) => l.refresh()));
+  tileset = new TileSet(map, tiled, config?.plan_version);
+  map.on("overlayadd overlayremove", (e) => {
+    if (e.layer === counts) {
+      countsWanted = e.type === "overlayadd";
+      refreshCases();
+    }
+  });
   map.on("moveend", () => refreshCases());
-  Object.values(tiled).forEach((l) => l.refresh());
-  refreshCases();
+  tileset.refresh(); // the cases follow once the page knows who signed in (reloadAll)
 }
 
 function legend() {
@@ -157,9 +197,15 @@ function legend() {
     const div = el("div", { class: "legend" });
     div.append(el("b", {}, t("legend")), el("br"));
     for (const [code, colour] of Object.entries(STAGE_COLOURS)) {
-      const i = el("i");
+      const i = el("i", { class: "dot" });
       i.style.background = colour;
       div.append(i, stageLabel(code), el("br"));
+    }
+    div.append(el("b", {}, t("stations_l")), el("br"));
+    for (const [kind, colour] of Object.entries(STATION)) {
+      const i = el("i", { class: "station", "data-kind": kind });
+      i.style.background = colour;
+      div.append(i, t(`st_${kind}`), el("br"));
     }
     const select = el("select", { "data-testid": "choropleth", "aria-label": t("choropleth") });
     for (const [v, k] of [["", "chor_none"], ["reported", "chor_reported"], ["overdue", "chor_overdue"], ["on_time_rate", "chor_on_time"]]) {
@@ -199,14 +245,14 @@ export async function refreshCases() {
   const street = signedIn() && map.getZoom() >= STREET_ZOOM;
   if (!street) {
     markers.clearLayers();
-    if (!map.hasLayer(counts.group)) {
-      counts.group.addTo(map);
+    if (countsWanted && !map.hasLayer(counts)) {
+      counts.addTo(map);
     }
-    counts.refresh();
     document.body.dataset.caseMarkers = "0";
+    await refreshCounts();
     return;
   }
-  map.removeLayer(counts.group);
+  map.removeLayer(counts);
   const bbox = filter.bboxOf(wgsBounds());
   const res = await getJson(`/api/v1/cases?${filter.query({ bbox, limit: 1000, offset: 0 })}`);
   markers.clearLayers();
@@ -225,10 +271,7 @@ export function wgsBounds() {
 }
 
 export function upsertMarker(c) {
-  const old = markers.getLayers().find((m) => m.options.caseId === c.id);
-  if (old) {
-    markers.removeLayer(old);
-  }
+  dropMarker(c.id);
   if (c.lat === undefined || c.lat === null) {
     return;
   }
@@ -242,8 +285,34 @@ export function upsertMarker(c) {
   document.body.dataset.caseMarkers = String(markers.getLayers().length);
 }
 
+let countsTimer = null;
+
+// A live case on the map: its marker at street zoom (dropped when it no longer passes the
+// filter), else the view's counts asked again (at most every 2 s).
+export function showCase(c, passes) {
+  if (signedIn() && map.getZoom() >= STREET_ZOOM) {
+    if (passes) {
+      upsertMarker(c);
+    } else {
+      dropMarker(c.id);
+    }
+    return;
+  }
+  countsTimer ??= setTimeout(() => {
+    countsTimer = null;
+    refreshCounts();
+  }, 2000);
+}
+
+function dropMarker(id) {
+  const old = markers.getLayers().find((m) => m.options.caseId === id);
+  if (old) {
+    markers.removeLayer(old);
+  }
+  document.body.dataset.caseMarkers = String(markers.getLayers().length);
+}
+
+// After signing in or out: the cases again (the combined tiles are the same for every reader).
 export function reloadAll() {
-  Object.values(tiled).forEach((l) => l.reset());
-  counts.reset();
   refreshCases();
 }

@@ -9,6 +9,7 @@ import { stageLabel, t } from "./i18n.js";
 const SOON_MS = 24 * 3600 * 1000; // "nearly due": less than a day to the deadline
 const list = () => document.getElementById("case-queue");
 let cases = [];
+let total = 0;
 let selected = -1;
 let onOpen = () => {};
 let viewBbox = () => null;
@@ -40,6 +41,7 @@ function row(c) {
 
 function render() {
   list().replaceChildren(...cases.map(row));
+  showTotal();
   if (selected >= 0) {
     list().children[selected]?.classList.add("selected");
   }
@@ -55,34 +57,55 @@ export async function reload() {
     return;
   }
   cases = res.data.cases;
+  total = res.data.total;
   selected = Math.min(selected, cases.length - 1);
-  const offset = Number(f.offset) || 0;
-  document.getElementById("total").textContent =
-    `${t("total", { n: res.data.total })} · ${offset + 1}–${offset + cases.length}`;
-  document.getElementById("prev").disabled = offset === 0;
-  document.getElementById("next").disabled = offset + cases.length >= res.data.total;
   document.getElementById("export").href = `/api/v1/cases?${filter.query({ bbox, format: "csv" })}`;
   render();
 }
 
-// One case changed (live): refresh its row only, if it is listed; true when it was.
-export function replace(c) {
-  const i = cases.findIndex((x) => x.id === c.id);
-  if (i < 0) {
-    return false;
-  }
-  cases[i] = c;
-  const fresh = row(c);
-  fresh.classList.add("fresh");
-  if (i === selected) {
-    fresh.classList.add("selected");
-  }
-  list().children[i]?.replaceWith(fresh);
-  return true;
+function showTotal() {
+  const offset = Number(filter.get().offset) || 0;
+  document.getElementById("total").textContent =
+    `${t("total", { n: total })} · ${offset + 1}–${offset + cases.length}`;
+  document.getElementById("prev").disabled = offset === 0;
+  document.getElementById("next").disabled = offset + cases.length >= total;
 }
 
-export function flash(id) {
-  list().querySelector(`[data-case-id="${Number(id)}"]`)?.classList.add("fresh");
+// A live case: its row refreshed, placed by the sort, added or dropped as it now passes the
+// filter or not (`bounds`: the view when only in view), without asking for the whole page.
+export function upsert(c, bounds = null) {
+  const was = cases.findIndex((x) => x.id === c.id);
+  const keep = filter.matches(c, bounds);
+  const chosen = cases[selected]?.id;
+  if (was >= 0) {
+    cases.splice(was, 1);
+    list().children[was]?.remove();
+    if (!keep) {
+      total -= 1;
+    }
+  } else if (keep) {
+    total += 1;
+  }
+  if (keep) {
+    let at = cases.findIndex((x) => filter.compare(c, x) < 0);
+    at = at < 0 ? cases.length : at;
+    const offset = Number(filter.get().offset) || 0;
+    const onPage = (at > 0 || offset === 0) && (at < filter.PAGE || was >= 0);
+    if (onPage) {
+      cases.splice(at, 0, c);
+      const fresh = row(c);
+      fresh.classList.add("fresh");
+      list().insertBefore(fresh, list().children[at] ?? null);
+      if (cases.length > filter.PAGE) {
+        cases.pop();
+        list().lastElementChild?.remove();
+      }
+    }
+  }
+  selected = chosen === undefined ? -1 : cases.findIndex((x) => x.id === chosen);
+  [...list().children].forEach((li, k) => li.classList.toggle("selected", k === selected));
+  showTotal();
+  return keep;
 }
 
 export function select(i) {

@@ -1,105 +1,65 @@
-// A registry layer drawn from /tiles/{layer}/{z}/{x}/{y}.geojson for the tiles in view only,
-// each feature once (keyed by its code or id), styled per feature, optionally labelled.
+// The map's registry layers, fetched together: one request per 512-pixel tile in view
+// (/tiles/combined/{z}/{x}/{y}.json) carries every layer shown at that zoom; each layer draws
+// each feature once (keyed by its code or id), styled per feature, optionally labelled. The
+// tile's URL names the plan version, so the browser keeps it and zooming back costs nothing.
 
 import { fetchRaw } from "./api.js";
 import { latLngOf } from "./gcj.js";
 
 const L = window.L;
+const SIZE = 512; // a tile at z covers what four 256-pixel tiles at z + 1 do
 
 export class TiledLayer {
   constructor(map, id, options) {
     this.map = map;
     this.id = id;
-    this.o = options; // {minzoom, maxzoom, style(f), point(f, ll), label(f, z), popup(f)}
+    this.o = options; // {minzoom, style(f), point(f, ll), label(f, z), popup(f)}
     this.group = L.featureGroup();
-    this.tiles = new Map();
     this.features = new Map();
-    map.on("moveend", () => this.refresh());
   }
 
   key(f) {
     const p = f.properties;
-    return String(p.code ?? p.id ?? p.grid_code ?? p.village_code ?? JSON.stringify(f.geometry).slice(0, 80));
+    return String(p.code ?? p.id ?? JSON.stringify(f.geometry).slice(0, 80));
   }
 
-  wanted() {
-    const z = Math.min(Math.round(this.map.getZoom()), this.o.maxzoom ?? 18);
-    const out = new Set();
-    if (z < this.o.minzoom || !this.map.hasLayer(this.group)) {
-      return out;
-    }
-    const b = this.map.getBounds();
-    const n = 2 ** z;
-    const nw = this.map.project(b.getNorthWest(), z).divideBy(256).floor();
-    const se = this.map.project(b.getSouthEast(), z).divideBy(256).floor();
-    for (let x = Math.max(0, nw.x); x <= Math.min(n - 1, se.x); x++) {
-      for (let y = Math.max(0, nw.y); y <= Math.min(n - 1, se.y); y++) {
-        out.add(`${z}/${x}/${y}`);
-      }
-    }
-    return out;
-  }
-
-  refresh() {
-    const wanted = this.wanted();
-    for (const k of [...this.tiles.keys()]) {
-      if (!wanted.has(k)) {
-        this.tiles.delete(k);
-      }
-    }
-    const zoomChanged = [...this.tiles.keys()].length === 0;
-    if (zoomChanged) {
-      this.clear();
-    }
-    for (const k of wanted) {
-      if (!this.tiles.has(k)) {
-        this.tiles.set(k, true);
-        this.load(k);
-      }
-    }
-    this.count();
+  shown(zoom) {
+    return zoom >= this.o.minzoom && this.map.hasLayer(this.group);
   }
 
   clear() {
     this.group.clearLayers();
     this.features.clear();
+    this.count();
   }
 
-  reset() {
-    this.tiles.clear();
-    this.clear();
-    this.refresh();
-  }
-
-  async load(k) {
-    const r = await fetchRaw(`/tiles/${this.id}/${k}.geojson?clip=false`);
-    if (r.status !== 200 || !this.tiles.has(k)) {
+  // New features of a tile, drawn in one go; labels are plain DOM markers centred by CSS (a
+  // permanent tooltip measures itself on adding, which forces a layout per label).
+  add(fc, zoom) {
+    const fresh = fc.features.filter((f) => !this.features.has(this.key(f)));
+    if (!fresh.length) {
       return;
     }
-    const fc = await r.json();
-    for (const f of fc.features) {
-      const key = this.key(f);
-      if (this.features.has(key)) {
-        continue;
-      }
-      const layer = L.geoJSON(f, {
-        style: (feat) => this.o.style(feat),
-        pointToLayer: (feat, ll) => this.o.point(feat, ll),
-        interactive: Boolean(this.o.popup),
-        coordsToLatLng: latLngOf,
-      });
-      if (this.o.popup) {
-        layer.bindPopup(() => this.o.popup(f));
-      }
-      const label = this.o.label?.(f, this.map.getZoom());
-      if (label) {
-        layer.bindTooltip(label, { permanent: true, direction: "center", className: "map-label" });
-      }
-      this.features.set(key, { f, layer });
-      this.group.addLayer(layer);
-    }
+    L.geoJSON({ type: "FeatureCollection", features: fresh }, {
+      style: (feat) => this.o.style(feat),
+      pointToLayer: (feat, ll) => this.o.point(feat, ll),
+      interactive: Boolean(this.o.popup),
+      coordsToLatLng: latLngOf,
+      onEachFeature: (f, layer) => {
+        if (this.o.popup) {
+          layer.bindPopup(() => this.o.popup(f));
+        }
+        this.features.set(this.key(f), { f, layer });
+        this.group.addLayer(layer);
+        const label = this.o.label?.(f, zoom);
+        if (label) {
+          const at = layer.getLatLng?.() ?? layer.getBounds().getCenter();
+          const icon = L.divIcon({ className: "label-icon", iconSize: [0, 0], html: `<span class="map-label">${label}</span>` });
+          this.group.addLayer(L.marker(at, { icon, interactive: false, keyboard: false }));
+        }
+      },
+    });
     this.count();
-    this.o.loaded?.();
   }
 
   restyle() {
@@ -110,5 +70,94 @@ export class TiledLayer {
 
   count() {
     document.body.dataset[this.id] = String(this.features.size);
+  }
+}
+
+// The tiles in view and, per tile, which layers it has been asked for at this zoom.
+export class TileSet {
+  constructor(map, layers, version) {
+    this.map = map;
+    this.layers = layers; // {id: TiledLayer}
+    this.version = version ?? "";
+    this.zoom = null;
+    this.asked = new Map(); // "z/x/y" -> Set of layer ids
+    this.pending = 0;
+    map.on("moveend", () => this.refresh());
+    map.on("overlayadd overlayremove", () => this.refresh());
+  }
+
+  wanted(zoom) {
+    const z = Math.max(0, zoom - 1);
+    const b = this.map.getBounds();
+    const n = 2 ** z;
+    const nw = this.map.project(b.getNorthWest(), z).divideBy(256).floor();
+    const se = this.map.project(b.getSouthEast(), z).divideBy(256).floor();
+    const out = [];
+    for (let x = Math.max(0, nw.x); x <= Math.min(n - 1, se.x); x++) {
+      for (let y = Math.max(0, nw.y); y <= Math.min(n - 1, se.y); y++) {
+        out.push(`${z}/${x}/${y}`);
+      }
+    }
+    return out;
+  }
+
+  refresh() {
+    const zoom = Math.round(this.map.getZoom());
+    if (zoom !== this.zoom) {
+      this.zoom = zoom; // styles, labels and simplification follow the zoom: start afresh
+      this.asked.clear();
+      Object.values(this.layers).forEach((l) => l.clear());
+    }
+    for (const [id, layer] of Object.entries(this.layers)) {
+      if (!layer.shown(zoom) && layer.features.size) {
+        layer.clear();
+        this.asked.forEach((ids) => ids.delete(id));
+      }
+    }
+    const ids = Object.keys(this.layers).filter((id) => this.layers[id].shown(zoom));
+    for (const k of this.wanted(zoom)) {
+      const asked = this.asked.get(k) ?? new Set();
+      const missing = ids.filter((id) => !asked.has(id));
+      if (missing.length) {
+        missing.forEach((id) => asked.add(id));
+        this.asked.set(k, asked);
+        this.load(k, missing, zoom);
+      }
+    }
+  }
+
+  reset() {
+    this.zoom = null;
+    this.refresh();
+  }
+
+  async load(k, ids, zoom) {
+    this.busy(1);
+    try {
+      const v = encodeURIComponent(this.version);
+      const r = await fetchRaw(`/tiles/combined/${k}.json?layers=${ids.join(",")}&size=${SIZE}&v=${v}`);
+      const fresh = r.headers.get("X-Plan-Version");
+      if (fresh && fresh !== this.version) {
+        this.version = fresh; // the plan changed: ask again under the new version
+        this.asked.clear();
+        setTimeout(() => this.reset(), 0);
+      }
+      if (r.status !== 200 || zoom !== this.zoom) {
+        return;
+      }
+      const body = await r.json();
+      for (const id of ids) {
+        if (body[id] && this.layers[id].shown(zoom)) {
+          this.layers[id].add(body[id], zoom);
+        }
+      }
+    } finally {
+      this.busy(-1);
+    }
+  }
+
+  busy(delta) {
+    this.pending += delta;
+    document.body.dataset.tilesPending = String(this.pending);
   }
 }
