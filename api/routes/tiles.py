@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -21,6 +22,7 @@ MEDIA = {
     "geojson": "application/geo+json",
     "geojson-whole": "application/geo+json",
 }
+INTEGER = re.compile(r"-?[0-9]{1,12}")  # a tile number (out of range: the tile maths says so)
 # Clients may keep a tile but must revalidate it (a 304 when unchanged): edits show at once.
 CACHE_CONTROL = "public, no-cache"
 
@@ -30,12 +32,11 @@ def _tile(z: str, x: str, y: str) -> tiles.Tile:
     (from the tile maths) for one that names no tile."""
     address: list[int] = []
     for name, raw in (("z", z), ("x", x), ("y", y)):
-        try:
-            address.append(int(raw))
-        except ValueError:
+        if not INTEGER.fullmatch(raw):  # ASCII only: int() takes '٣', '1_0' and ' 5' too
             raise BadParameter(
-                name, f"tile address {z[:10]}/{x[:10]}/{y[:10]} must be three integers z/x/y"
-            ) from None
+                name, f"tile address {z[:14]}/{x[:14]}/{y[:14]} must be three integers z/x/y"
+            )
+        address.append(int(raw))
     return tiles.Tile(*address)
 
 
