@@ -1,8 +1,8 @@
 """The access policy: which rows of each layer a role may read (row scope) and how it sees each
 field (full, masked or hidden; free text whole or with phone and ID numbers masked). Every front
-reads it — the cases API, OGC API Features, tiles,
-exports, Open311, the live stream and the map page — and the scope is applied in SQL by one
-function, `scope_sql`. See docs/decisions.md for why a WHERE clause and not row-level security.
+reads it — the cases API, OGC API Features, tiles, exports, Open311, the live stream and the map
+page — and the scope is applied in SQL by one function, `scope_sql`, the masks by `field_sql`.
+See docs/decisions.md for why a WHERE clause and not row-level security.
 """
 
 from __future__ import annotations
