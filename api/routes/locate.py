@@ -4,6 +4,7 @@ caller's single answer also carries the grid's and unit's leaders as the policy 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -64,6 +65,8 @@ def _number(q: Any, name: str, low: float | None = None, high: float | None = No
         value = float(raw)
     except ValueError:
         raise BadParameter(name, f"{raw[:40]!r} is not a valid number") from None
+    if not math.isfinite(value):
+        raise BadParameter(name, f"{raw[:40]!r} is not a finite number")
     if (low is not None and value < low) or (high is not None and value > high):
         raise BadParameter(
             name, f"must be greater than or equal to {low:g} and at most {high:g}, not {value:g}"
@@ -248,9 +251,28 @@ class FeatureCollectionBody(BaseModel):
             raise ValueError(f"{len(v):,} features: at most {MAX_POINTS:,} per request")
         for i, f in enumerate(v):
             coords = f.geometry.get("coordinates")
-            if f.geometry.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
-                raise ValueError(f"feature {i} is not a Point with [x, y] coordinates")
+            if (
+                f.geometry.get("type") != "Point"
+                or not isinstance(coords, list)
+                or len(coords) < 2
+                or not all(_is_number(c) for c in coords[:2])
+            ):
+                raise ValueError(f"feature {i} is not a Point with [x, y] coordinates (numbers)")
         return v
+
+    @field_validator("crs")
+    @classmethod
+    def _named(cls, v: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+        props = v.get("properties") if isinstance(v, dict) else None
+        if isinstance(v, dict) and not (
+            isinstance(props, dict) and isinstance(props.get("name"), str)
+        ):
+            raise ValueError('give crs as a name, or {"type": "name", "properties": {"name": ...}}')
+        return v
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @router.post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -23,6 +24,7 @@ MEDIA = {
     "geojson": "application/geo+json",
     "geojson-whole": "application/geo+json",
 }
+INTEGER = re.compile(r"-?[0-9]{1,12}")  # a tile number (out of range: the tile maths says so)
 # Clients may keep a tile but must revalidate it (a 304 when unchanged): edits show at once.
 CACHE_CONTROL = "public, no-cache"
 # A combined tile asked for with the current plan version (?v=) never changes at that URL.
@@ -50,12 +52,11 @@ def _tile(z: str, x: str, y: str, size: int = 256) -> tiles.Tile:
         raise BadParameter("size", f"{size}: use 256 or 512 (pixels)")
     address: list[int] = []
     for name, raw in (("z", z), ("x", x), ("y", y)):
-        try:
-            address.append(int(raw))
-        except ValueError:
+        if not INTEGER.fullmatch(raw):  # ASCII only: int() takes '٣', '1_0' and ' 5' too
             raise BadParameter(
-                name, f"tile address {z[:10]}/{x[:10]}/{y[:10]} must be three integers z/x/y"
-            ) from None
+                name, f"tile address {z[:14]}/{x[:14]}/{y[:14]} must be three integers z/x/y"
+            )
+        address.append(int(raw))
     z_, x_, y_ = address
     return tiles.Tile(z_, x_, y_, size)
 

@@ -1,7 +1,8 @@
 """The access policy: which rows of each layer a role may read (row scope) and how it sees each
-field (full, masked or hidden). Every front reads it — the cases API, OGC API Features, tiles,
-exports, Open311, the live stream and the map page — and the scope is applied in SQL by one
-function, `scope_sql`. See docs/decisions.md for why a WHERE clause and not row-level security.
+field (full, masked or hidden; free text whole or with phone and ID numbers masked). Every front
+reads it — the cases API, OGC API Features, tiles, exports, Open311, the live stream and the map
+page — and the scope is applied in SQL by one function, `scope_sql`, the masks by `field_sql`.
+See docs/decisions.md for why a WHERE clause and not row-level security.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from gis.access.roles import (
     Actor,
 )
 from gis.errors import Forbidden, NotAuthenticated
-from gis.registry.model import PERSONAL, PUBLIC, Field, Layer
+from gis.registry.model import FREE_TEXT, PERSONAL, PUBLIC, Field, Layer
 from gis.store.settings import get_settings
 
 FULL, MASKED, HIDDEN = "full", "masked", "hidden"
@@ -36,7 +37,8 @@ FIELD_VISIBILITY: dict[str, dict[str, str]] = {
 }
 """Role x visibility class -> how the role sees a field of that class. IN_SCOPE is FULL on a
 layer whose rows the role reads for its own grid only (cases), and HIDDEN on the layers it reads
-whole (another grid's leaders, stations' contacts)."""
+whole (another grid's leaders, stations' contacts). FREE_TEXT follows PERSONAL (visibility):
+whole to whoever sees the row's personal fields in full, else with its numbers masked."""
 
 CASEWORK_SCOPE = {
     PUBLIC_ROLE: NONE,  # the public sees cases as counts per grid, never one case
@@ -51,6 +53,51 @@ CASEWORK_SCOPE = {
 TILES_SHOW = (PUBLIC,)
 """Tiles are cached and shared: they carry public fields only, for every role."""
 
+_D = "[0-9]"  # ASCII digits only (PostgreSQL's \d takes other scripts' digits too)
+_DATE = "(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])"  # MMDD of a birth date
+_NUMBERS = (
+    # (what, pattern, replacement): PostgreSQL regular expressions, applied in this order; each
+    # number stands alone (no digit either side) and keeps its first three and last two digits
+    # around **** like a masked phone field (a +86 before a mobile and a landline's area code
+    # stay too).
+    # 18-digit resident ID: area 6, born 19YY/20YY MMDD, sequence 3, check digit or X
+    (
+        "resident ID (18)",
+        f"(^|[^0-9])([1-9]{_D}{{2}}){_D}{{3}}(19|20){_D}{{2}}{_DATE}{_D}{{2}}({_D}[0-9Xx])(?![0-9])",
+        r"\1\2****\6",
+    ),
+    # 15-digit resident ID (before 1999): area 6, born 19YY MMDD with YY 20-99, sequence 3. A
+    # grid code of a street or town (town part 001-199: 7th digit 0 or 1) never looks like one.
+    (
+        "resident ID (15)",
+        f"(^|[^0-9])([1-9]{_D}{{2}}){_D}{{3}}[2-9]{_D}{_DATE}{_D}({_D}{{2}})(?![0-9])",
+        r"\1\2****\5",
+    ),
+    # mobile: 1[3-9] and 9 digits, spaces or dashes as 3-4-4, +86 (or 86) in front
+    (
+        "mobile",
+        f"(^|[^0-9])(\\+?86[- ]?)?(1[3-9]{_D})[- ]?{_D}{{4}}[- ]?{_D}{{2}}({_D}{{2}})(?![0-9])",
+        r"\1\2\3****\4",
+    ),
+    # landline: an area code of 0 and 2-3 digits (in brackets or not), then 7-8 digits; the
+    # area code (a city, nobody's number) stays as written: 0595-****78, (010)****78
+    (
+        "landline",
+        f"(^|[^0-9])(\\(?0[1-9]{_D}{_D}?\\)?[- ]?){_D}{{5,6}}({_D}{{2}})(?![0-9])",
+        r"\1\2****\3",
+    ),
+)
+"""The numbers masked in free text: phones and resident ID numbers. A case id, a date
+(2026-12-02), a grid (15 digits, town part below 200) or unit code (18 digits) stays."""
+
+
+def _text_mask() -> str:
+    sql = "{x}"
+    for _what, pattern, replacement in _NUMBERS:
+        sql = f"regexp_replace({sql}, '{pattern}', '{replacement}', 'g')"
+    return sql
+
+
 _MASKS = {
     # 张三丰 -> 张**: the family name and one star per remaining character
     "name": "left(nullif({x}, ''), 1) || repeat('*', greatest(1, char_length({x}) - 1))",
@@ -59,6 +106,8 @@ _MASKS = {
     "WHEN length(regexp_replace({x}, '[^0-9]', '', 'g')) >= 7 THEN "
     "left(regexp_replace({x}, '[^0-9]', '', 'g'), 3) || '****' || "
     "right(regexp_replace({x}, '[^0-9]', '', 'g'), 2) ELSE '****' END",
+    # 电话13812345678 -> 电话138****78, 350502199001011234 -> 350****34: every number above
+    "text": _text_mask(),
 }
 
 
@@ -77,6 +126,8 @@ def visibility(layer: Layer, field: Field, role: str, tiles: bool = False) -> st
     """FULL, MASKED or HIDDEN: how `role` sees `field` of `layer` (in tiles, if `tiles`)."""
     if tiles and field.visibility not in TILES_SHOW:
         return HIDDEN
+    if field.visibility == FREE_TEXT:  # whole where the row's personal fields are seen whole
+        return FULL if visibility(layer, Field("", visibility=PERSONAL), role) == FULL else MASKED
     seen = FIELD_VISIBILITY[role][field.visibility]
     if seen == IN_SCOPE:
         return FULL if layer.casework and CASEWORK_SCOPE[role] == OWN_GRID else HIDDEN
@@ -129,7 +180,8 @@ def field_sql(layer: Layer, field: Field, role: str, tiles: bool = False) -> str
     if seen == HIDDEN:
         return None
     if seen == MASKED:
-        return "(" + _MASKS[field.mask or "name"].format(x=field.expr) + ")"
+        mask = field.mask or ("text" if field.free_text else "name")
+        return "(" + _MASKS[mask].replace("{x}", field.expr) + ")"
     return field.expr
 
 

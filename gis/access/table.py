@@ -24,7 +24,8 @@ def _seen(layer: Layer, fields: list[Field], role: str, tiles: bool = False) -> 
 
 
 def markdown() -> str:
-    """Per layer: the rows each role reads, each personal field, then the public fields."""
+    """Per layer: the rows each role reads, each personal field, its free text (phone and ID
+    numbers masked where `masked`), then the public fields."""
     roles = list(ROLES)
     lines = [_row("layer", "field", roles), "|---|---|" + "---|" * len(roles)]
     for layer in LAYERS.values():
@@ -37,7 +38,12 @@ def markdown() -> str:
             lines.append(
                 _row("", f"{f.name} (tiles: {tiles})", [_seen(layer, [f], r) for r in roles])
             )
-        public = [f for f in layer.fields if not f.personal]
+        free = [f for f in layer.fields if f.free_text]
+        if free:
+            tiles = _seen(layer, free, roles[0], tiles=True)
+            names = ", ".join(f.name for f in free) + f" (free text; tiles: {tiles})"
+            lines.append(_row("", names, [_seen(layer, free, r) for r in roles]))
+        public = [f for f in layer.fields if not f.personal and not f.free_text]
         names = ", ".join(f.name for f in public)
         lines.append(_row("", names, [_seen(layer, public, r) for r in roles]))
     return "\n".join(lines) + "\n"

@@ -70,8 +70,8 @@ def disable_user(conn: Connection, name: str) -> None:
 
 def authenticate(conn: Connection, token: str) -> Actor:
     """The actor holding `token`, or NotAuthenticated (the token itself is never echoed)."""
-    if not token or len(token) > 200:
-        raise NotAuthenticated("the token is empty or too long: send Authorization: Bearer TOKEN")
+    if not token or len(token) > 200 or not token.isascii():  # tokens are ASCII (om_...)
+        raise NotAuthenticated("the token is empty, too long or not ASCII: send Bearer TOKEN")
     row = conn.execute(
         sa.text(
             "SELECT name, role, grid_code, disabled, expires_at <= now() AS expired, "

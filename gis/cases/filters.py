@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gis.cases.sql import AREA_CODE, OPEN_SQL, OVERDUE
+from gis.cases.sql import ADDRESS, AREA_CODE, CASES, OPEN_SQL, OVERDUE, TITLE, text_sql
 from gis.errors import BadParameter
 from gis.registry.codes import code_problem
 from gis.registry.vocab import CASE_STATUSES
@@ -87,8 +87,9 @@ class CaseFilter:
     offset: int = 0
 
 
-def where_sql(f: CaseFilter) -> tuple[list[str], dict[str, Any]]:
-    """The filter's conditions and their bound values; BadParameter naming a bad value."""
+def where_sql(f: CaseFilter, role: str) -> tuple[list[str], dict[str, Any]]:
+    """The filter's conditions and their bound values; BadParameter naming a bad value. Free
+    text is searched as `role` sees it (a masked number cannot be found by its digits)."""
     where: list[str] = []
     binds: dict[str, Any] = {}
     statuses = _values("status", f.status)
@@ -131,7 +132,8 @@ def where_sql(f: CaseFilter) -> tuple[list[str], dict[str, Any]]:
         binds["before"] = f.reported_before
     q = query_text("q", f.q)
     if q is not None:
-        found = [f"t.{c} ILIKE :q ESCAPE '\\'" for c in ("title", "description", "address")]
+        texts = (TITLE, CASES.field("description"), ADDRESS)
+        found = [f"{text_sql(c, role)} ILIKE :q ESCAPE '\\'" for c in texts]
         qid = as_id(q)
         if qid is not None:
             found.append("t.id = :qid")

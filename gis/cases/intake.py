@@ -16,7 +16,7 @@ from gis.access.policy import OWN_GRID, in_scope, may_read_features, row_scope, 
 from gis.access.roles import FILERS, Actor
 from gis.cases.actions import record
 from gis.cases.read import get_case, iso
-from gis.cases.sql import CASES, OPEN_SQL
+from gis.cases.sql import CASES, OPEN_SQL, TITLE, text_sql
 from gis.cases.text import MAX_ADDRESS, MAX_DESCRIPTION, MAX_NAME, MAX_TITLE, text
 from gis.crs.systems import parse_crs
 from gis.errors import Forbidden, InvalidCRS, InvalidInput
@@ -147,7 +147,7 @@ def duplicates(conn: Connection, case_id: int, actor: Actor) -> list[dict[str, A
         sa.text(
             f"""
             WITH me AS (SELECT id, category, geom FROM cases WHERE id = :id)
-            SELECT t.id, t.title, t.status, t.reported_at,
+            SELECT t.id, {text_sql(TITLE, actor.role)} AS title, t.status, t.reported_at,
                    ST_Distance(t.geom::geography, me.geom::geography) AS distance_m
               FROM me CROSS JOIN {CASES.source}
              WHERE t.category = me.category AND t.id <> me.id

@@ -12,7 +12,7 @@ from gis.access.policy import scope_sql, visible_fields
 from gis.access.roles import Actor
 from gis.cases.intake import duplicates
 from gis.cases.read import get_case
-from gis.cases.sql import CASES
+from gis.cases.sql import CASES, TITLE, text_sql
 from gis.registry.layers import get_layer
 from gis.registry.vocab import CASE_STATUSES, STATION_KINDS
 
@@ -34,7 +34,7 @@ def nearby_cases(conn: Connection, case_id: int, actor: Actor) -> list[dict[str,
         sa.text(
             f"""
             WITH me AS (SELECT id, geom FROM cases WHERE id = :id)
-            SELECT t.id, t.title, t.status,
+            SELECT t.id, {text_sql(TITLE, actor.role)} AS title, t.status,
                    ST_Distance(t.geom::geography, me.geom::geography) AS distance_m
               FROM me, {CASES.source}
              WHERE t.id <> me.id AND t.geom && ST_Expand(me.geom, 0.01)

@@ -12,7 +12,7 @@ from gis.access.policy import HIDDEN, scope_sql, visibility
 from gis.access.roles import Actor
 from gis.cases.filters import CaseFilter, order_sql, where_sql
 from gis.cases.lifecycle import allowed
-from gis.cases.sql import CASES, FROM, select
+from gis.cases.sql import CASES, FROM, NOTE, select, text_sql
 from gis.errors import NotFound
 from gis.registry.vocab import CASE_STATUSES
 
@@ -87,7 +87,7 @@ def get_case(conn: Connection, case_id: int, actor: Actor) -> dict[str, Any]:
 def list_cases(conn: Connection, f: CaseFilter, actor: Actor) -> tuple[list[dict[str, Any]], int]:
     """A page of the cases `actor` may see that pass `f`, in its order, and how many pass."""
     scope, binds = scope_sql(CASES, actor)
-    where, more = where_sql(f)
+    where, more = where_sql(f, actor.role)
     cond = " AND ".join([scope, *where])
     order = order_sql(f.sort)
     # The page's ids first (the sort needs no names), then the full rows of those ids only
@@ -115,8 +115,9 @@ def history(conn: Connection, case_id: int, actor: Actor) -> list[dict[str, Any]
     get_case(conn, case_id, actor)  # 404 unless the actor may see the case
     rows = conn.execute(
         sa.text(
-            "SELECT id, at, actor, actor_role, action, from_status, to_status, note "
-            "FROM case_history WHERE case_id = :id ORDER BY id"
+            "SELECT h.id, h.at, h.actor, h.actor_role, h.action, h.from_status, h.to_status, "
+            f"{text_sql(NOTE, actor.role)} AS note FROM case_history h "
+            "WHERE h.case_id = :id ORDER BY h.id"
         ),
         {"id": case_id},
     ).mappings()

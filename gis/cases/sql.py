@@ -7,6 +7,7 @@ from __future__ import annotations
 from gis.access.policy import field_sql
 from gis.cases.lifecycle import OPEN
 from gis.registry.layers import get_layer
+from gis.registry.model import FREE_TEXT, Field
 
 OPEN_SQL = ", ".join(f"'{s}'" for s in OPEN)  # module constants, not request values
 
@@ -28,20 +29,30 @@ AREA_CODE = {
 }
 
 CASES = get_layer("cases")
+# Free text of a case besides the layer's fields (title, description): what the access policy
+# masks numbers in for those who see the reporter masked.
+TITLE = CASES.field("title")
+ADDRESS = Field("address", visibility=FREE_TEXT)
+NOTE = Field("note", "h.note", visibility=FREE_TEXT)  # a history row's note (alias h)
 FROM = f"""
   FROM {CASES.source}
   JOIN case_categories cc ON cc.code = t.category
 """
 
 
+def text_sql(field: Field, role: str) -> str:
+    """A case's free text or personal field as `role` may see it (the policy), NULL if hidden."""
+    return field_sql(CASES, field, role) or "NULL"
+
+
 def select(role: str) -> str:
-    """The row every case view reads, its personal fields as `role` may see them (policy)."""
-    personal = ", ".join(
-        f"{field_sql(CASES, f, role) or 'NULL'} AS {f.name}" for f in CASES.fields if f.personal
-    )
+    """The row every case view reads, its personal fields and free text as `role` may see
+    them (policy)."""
+    shaped = [f for f in CASES.fields if f.personal or f.free_text] + [ADDRESS]
+    personal = ", ".join(f"{text_sql(f, role)} AS {f.name}" for f in shaped)
     return f"""
-SELECT t.id, t.category, cc.label AS category_label, cc.major, cc.major_label, t.title,
-       t.description, t.status, t.version, t.source, t.address, t.reported_at, t.updated_at,
+SELECT t.id, t.category, cc.label AS category_label, cc.major, cc.major_label,
+       t.status, t.version, t.source, t.reported_at, t.updated_at,
        ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat, g.code AS grid_code, g.name AS grid_name,
        u.code AS unit_code, u.name AS unit_name, {personal},
        g.village_code, rv.name AS village_name, rt.code AS town_code, rt.name AS town_name,

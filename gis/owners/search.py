@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from gis.access.policy import may_read_features, scope_sql
 from gis.access.roles import Actor
 from gis.cases.filters import as_id, like_pattern, query_text
-from gis.cases.sql import CASES
+from gis.cases.sql import CASES, TITLE, text_sql
 from gis.errors import BadParameter
 from gis.registry.layers import BOUNDARY_LAYERS, get_layer
 
@@ -26,7 +26,7 @@ def _case(conn: Connection, case_id: int, actor: Actor) -> list[dict[str, Any]]:
     scope, binds = scope_sql(CASES, actor)
     row = conn.execute(
         sa.text(
-            f"SELECT t.id, t.title, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat "  # noqa: S608
+            f"SELECT t.id, {text_sql(TITLE, actor.role)} AS title, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat "  # noqa: S608
             f"FROM {CASES.source} WHERE t.id = :id AND {scope}"
         ),
         {"id": case_id, **binds},

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from gis.errors import UnknownLayer
 from gis.registry import vocab
-from gis.registry.model import PERSONAL, POLYGONAL, Field, Layer, Style
+from gis.registry.model import FREE_TEXT, PERSONAL, POLYGONAL, Field, Layer, Style
 
 _LEADER = (
     Field("leader_name", max_len=50, visibility=PERSONAL, mask="name", in_tiles=False),
@@ -127,8 +127,8 @@ LAYERS: dict[str, Layer] = {
             fields=(
                 _ID,
                 _vocab("category", vocab.CASE_CATEGORIES),
-                Field("title", required=True, max_len=200, in_tiles=False),
-                Field("description", max_len=5000, in_tiles=False),
+                Field("title", required=True, max_len=200, visibility=FREE_TEXT, in_tiles=False),
+                Field("description", max_len=5000, visibility=FREE_TEXT, in_tiles=False),
                 _vocab("status", vocab.CASE_STATUSES, required=False, default="reported"),
                 Field("reported_at", kind="datetime", required=True),
                 *_OWNERS,

@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 POLYGONAL = ("Polygon", "MultiPolygon")
-PUBLIC, PERSONAL = "public", "personal"
+PUBLIC, PERSONAL, FREE_TEXT = "public", "personal", "free text"
 """Visibility classes: anyone may see a public field; a personal one (names and phones of
-reporters, contacts and leaders) only as the access policy allows."""
+reporters, contacts and leaders) only as the access policy allows; free text (what residents
+and workers type: a case's title, description, address, notes) may hold a phone or ID number,
+so the policy shows it whole or with those numbers masked."""
 _JSON_TYPES = {"text": "string", "vocab": "string", "int": "integer"}
 
 
@@ -25,8 +27,8 @@ class Field:
     default: object = None
     file_name: str | None = None  # the name in files, where it differs from `name`
     type: str | None = None  # JSON type, for derived fields (else from the import kind)
-    visibility: str = PUBLIC  # PUBLIC or PERSONAL
-    mask: str | None = None  # personal fields: how a masked value looks (name | phone)
+    visibility: str = PUBLIC  # PUBLIC, PERSONAL or FREE_TEXT
+    mask: str | None = None  # how a masked value looks (name | phone; free text: text)
     queryable: bool = False
     in_tiles: bool = True
     description: str = ""
@@ -51,6 +53,10 @@ class Field:
     @property
     def personal(self) -> bool:
         return self.visibility == PERSONAL
+
+    @property
+    def free_text(self) -> bool:
+        return self.visibility == FREE_TEXT
 
 
 @dataclass(frozen=True)
