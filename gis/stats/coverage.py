@@ -210,6 +210,18 @@ def table(
     return [{k: _round(v) for k, v in r.items()} for r in rows]
 
 
+BASE = ("code", "name", "kind", "method", "nearest_m")
+
+
+def shares_of(radius: int | None) -> tuple[str, ...]:
+    return SHARES if radius is None else ("share_area", "share_units", "within")
+
+
+def columns(radius: int | None) -> list[str]:
+    """The columns of `table`'s rows (and of its CSV) for a radius or none."""
+    return [*BASE, *shares_of(radius)]
+
+
 def _round(v: Any) -> Any:
     return round(v, 4) if isinstance(v, float) else v
 

@@ -180,22 +180,37 @@ def _gi_class(z: float, p: float) -> str:
     return NS
 
 
-def hotspots(conn: Connection, a: Analysis, actor: Actor = PUBLIC) -> gpd.GeoDataFrame:
-    """The analysis per current grid, indexed by code, as `actor` may see it (see the module's
-    docstring for who sees which counts); the GeoDataFrame's geometry is the grid's."""
-    limits = _limits(a, actor)
+def analyse(conn: Connection, a: Analysis) -> gpd.GeoDataFrame:
+    """The analysis per current grid, indexed by code, every figure exact (for a signed-in
+    reader; `for_actor` shapes it for others); the geometry is the grid's."""
     frame = rates(conn, a)
     stats = local_statistics(frame.geometry, frame["rate"].to_numpy(), a.permutations, a.seed)
-    frame = pd.concat([frame, stats], axis=1)
-    if limits is not None:
-        small = (frame["n"] > 0) & (frame["n"] < limits[1])
-        frame["n"] = frame["n"].astype("Int64").mask(small)
-        frame["rate"] = frame["rate"].mask(small)
-    frame = frame.set_index("code", drop=False)
+    frame = pd.concat([frame, stats], axis=1).set_index("code", drop=False)
+    frame["n"] = frame["n"].astype("Int64")
     return gpd.GeoDataFrame(frame[[*COLUMNS, "grid_id", "geom"]], geometry="geom")
 
 
-def _limits(a: Analysis, actor: Actor) -> tuple[float, int] | None:
+def for_actor(frame: gpd.GeoDataFrame, a: Analysis, actor: Actor) -> gpd.GeoDataFrame:
+    """`frame` as `actor` may see it: for the public, case counts 1..k-1 and their rates
+    withheld (null). Call `check_period` before computing."""
+    limits = check_period(a, actor)
+    if limits is None:
+        return frame
+    small = (frame["n"] > 0) & (frame["n"] < limits[1])
+    out = frame.copy()
+    out["n"] = out["n"].mask(small)
+    out["rate"] = out["rate"].mask(small)
+    return out
+
+
+def hotspots(conn: Connection, a: Analysis, actor: Actor = PUBLIC) -> gpd.GeoDataFrame:
+    """The analysis per current grid, indexed by code, as `actor` may see it (see the module's
+    docstring for who sees which counts)."""
+    check_period(a, actor)
+    return for_actor(analyse(conn, a), a, actor)
+
+
+def check_period(a: Analysis, actor: Actor) -> tuple[float, int] | None:
     """The public's figure limits for case counts (None for waterlogging or a signed-in
     reader); BadParameter when the period is shorter than the public may see."""
     if a.subject != "cases":
@@ -217,7 +232,7 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     table = frame[list(COLUMNS)].astype(object)
     table = table.where(pd.notna(table), None)
     return [
-        {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
+        {str(k): (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
         for row in table.to_dict("records")
     ]
 
@@ -238,10 +253,12 @@ def describe(a: Analysis) -> dict[str, Any]:
     }
 
 
-def publish(conn: Connection, a: Analysis) -> int:
-    """Write the analysis as the subject's map layer (grid_hotspots), replacing the last one;
-    the layer is public, so case counts are stored as the public may see them. Returns rows."""
-    frame = hotspots(conn, a, PUBLIC)
+def publish(conn: Connection, a: Analysis, exact: gpd.GeoDataFrame | None = None) -> int:
+    """Write the analysis (`exact`: analyse()'s frame, if at hand) as the subject's map layer
+    (grid_hotspots), replacing the last one; the layer is public, so case counts are stored as
+    the public may see them. Returns the rows written."""
+    check_period(a, PUBLIC)
+    frame = for_actor(analyse(conn, a) if exact is None else exact, a, PUBLIC)
     conn.execute(sa.text("DELETE FROM grid_hotspots WHERE subject = :s"), {"s": a.subject})
     rows = [
         {
@@ -275,3 +292,9 @@ def publish(conn: Connection, a: Analysis) -> int:
         ],
     )
     return len(rows)
+
+
+def publish_defaults(conn: Connection) -> int:
+    """Publish the default analyses (all cases, all time; waterlogging spots), so a new city's
+    map shows both hotspot layers; returns the rows written."""
+    return sum(publish(conn, Analysis(subject)) for subject in SUBJECTS)
