@@ -158,17 +158,31 @@ def local_statistics(
         warnings.simplefilter("ignore")
         gi = G_Local(y, graph, "B", permutations=permutations, star=True, n_jobs=1, seed=seed)
         lisa = Moran_Local(y, graph, "r", permutations=permutations, n_jobs=1, seed=seed)
-    z, p = np.asarray(gi.Zs, dtype=float), np.asarray(gi.p_sim, dtype=float)
+    z, p = np.asarray(gi.Zs, dtype=float), pseudo_p(gi.Gs, gi.rGs)
     out["gi_z"], out["gi_p"] = z, p
     out["gi_class"] = [_gi_class(zi, pi) for zi, pi in zip(z, p, strict=True)]
-    out["moran_i"], out["moran_p"] = np.asarray(lisa.Is, dtype=float), np.asarray(lisa.p_sim)
+    out["moran_i"], out["moran_p"] = (
+        np.asarray(lisa.Is, dtype=float),
+        pseudo_p(lisa.Is, lisa.rlisas),
+    )
     out["moran_class"] = [
         QUADRANTS[int(q)] if pi <= MORAN_ALPHA else NS
-        for q, pi in zip(lisa.q, lisa.p_sim, strict=True)
+        for q, pi in zip(lisa.q, out["moran_p"], strict=True)
     ]
     out.loc[island, ["gi_z", "gi_p", "moran_i", "moran_p"]] = np.nan
     out.loc[island, ["gi_class", "moran_class"]] = ISLAND
     return out
+
+
+def pseudo_p(observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
+    """The permutation pseudo p-value in the observation's direction, (m + 1) / (P + 1), with m
+    the draws at least as extreme on the nearer side, ties counted on both sides. (esda's own
+    p_sim counts ties as above the observation only: a grid at the lowest possible value among
+    many equal ones, e.g. no waterlogging spot in it or around it, got p = 0.001.)"""
+    obs = np.asarray(observed, dtype=float)[:, None]
+    sims = np.asarray(simulated, dtype=float)
+    m = np.minimum((sims >= obs).sum(axis=1), (sims <= obs).sum(axis=1))
+    return np.asarray((m + 1.0) / (sims.shape[1] + 1.0))
 
 
 def _gi_class(z: float, p: float) -> str:
