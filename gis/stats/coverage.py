@@ -64,7 +64,8 @@ def compute(conn: Connection) -> pd.DataFrame:
     )
     epsg = metric_epsg(areas)
     geoms = np.asarray(areas.to_crs(epsg).geometry.values, dtype=object)
-    points = shapely.point_on_surface(geoms)
+    # the point on surface of the stored shape (PostGIS's ST_PointOnSurface), then projected
+    points = np.asarray(areas.geometry.representative_point().to_crs(epsg).values, dtype=object)
     is_unit = (areas["level"] == "unit").to_numpy()
     parts = []
     for kind in STATION_KINDS:
