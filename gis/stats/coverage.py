@@ -21,9 +21,8 @@ grids, units or stations changed since (`current`); the layer 'coverage' is a vi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -33,6 +32,9 @@ from sqlalchemy.engine import Connection
 from gis.crs.systems import local_metric_epsg
 from gis.errors import BadParameter
 from gis.registry.vocab import STATION_KINDS
+
+if TYPE_CHECKING:  # geopandas is imported where it is used: the server starts faster
+    import geopandas as gpd
 
 RADII = (300, 500, 1000)
 LEVELS = ("grid", "unit")
@@ -58,6 +60,8 @@ def metric_epsg(frame: gpd.GeoDataFrame) -> int:
 
 def compute(conn: Connection) -> pd.DataFrame:
     """The coverage of every current grid and unit by every station kind (one row each)."""
+    import geopandas as gpd
+
     areas = gpd.read_postgis(sa.text(_AREAS), conn, geom_col="geom", crs="EPSG:4326")
     stations = gpd.read_postgis(
         sa.text("SELECT kind, geom FROM stations"), conn, geom_col="geom", crs="EPSG:4326"

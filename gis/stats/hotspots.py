@@ -24,9 +24,8 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
@@ -37,6 +36,9 @@ from gis.access.roles import PUBLIC, Actor
 from gis.errors import BadParameter
 from gis.registry.layers import get_layer
 from gis.registry.vocab import CASE_CATEGORIES
+
+if TYPE_CHECKING:  # geopandas is imported where it is used: the server starts faster
+    import geopandas as gpd
 
 SUBJECTS = ("cases", "waterlogging")
 PERMUTATIONS, MAX_PERMUTATIONS = 999, 9999
@@ -116,6 +118,8 @@ def _counts_sql(a: Analysis) -> tuple[str, dict[str, Any]]:
 
 def rates(conn: Connection, a: Analysis) -> gpd.GeoDataFrame:
     """Per current grid (by code): the count of the subject, the area in km² and the rate."""
+    import geopandas as gpd
+
     sql, binds = _counts_sql(a)
     frame = gpd.read_postgis(sa.text(sql), conn, geom_col="geom", crs="EPSG:4326", params=binds)
     frame["rate"] = frame["n"] / frame["area_km2"]
@@ -199,6 +203,8 @@ def analyse(conn: Connection, a: Analysis) -> gpd.GeoDataFrame:
     reader; `for_actor` shapes it for others); the geometry is the grid's."""
     frame = rates(conn, a)
     stats = local_statistics(frame.geometry, frame["rate"].to_numpy(), a.permutations, a.seed)
+    import geopandas as gpd
+
     frame = pd.concat([frame, stats], axis=1).set_index("code", drop=False)
     frame["n"] = frame["n"].astype("Int64")
     return gpd.GeoDataFrame(frame[[*COLUMNS, "grid_id", "geom"]], geometry="geom")
