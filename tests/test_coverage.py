@@ -195,3 +195,12 @@ def test_a_new_station_is_seen_by_the_next_read_and_the_cli(
     assert float(mine[4]) == 0 and mine[-1] == "True"  # the station is inside the grid
     bad = run_cli("coverage", "--radius", "800", engine=demo_db)
     assert bad.returncode == 2 and "radius: 800 m is not a life-circle radius" in bad.stderr
+    square = tmp_path / "square.geojson"
+    square.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        '"geometry": {"type": "Polygon", "coordinates": [[[119, 25.4], [119.01, 25.4], '
+        "[119.01, 25.41], [119, 25.4]]]}}]}"
+    )
+    refused = run_cli("import", "coverage", str(square), engine=demo_db)
+    assert refused.returncode == 2, refused.stderr
+    assert "coverage is computed by OneMap, not imported" in refused.stderr
