@@ -16,8 +16,10 @@ from api.limits import Limits
 from api.routes import (
     cases,
     console,
+    coverage,
     docs,
     health,
+    hotspots,
     locate,
     map,
     ogc,
@@ -84,6 +86,8 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     app.include_router(session.router)
     app.include_router(console.router)  # before cases: /cases/lifecycle is no case id
     app.include_router(cases.router)
+    app.include_router(hotspots.router)
+    app.include_router(coverage.router)
     app.include_router(ogc.router)
     app.include_router(open311.router)
     app.include_router(tiles.router)

@@ -62,7 +62,8 @@ class Rule:
 RULES = (
     Rule("batch_locate", "batch locates", "POST", r"/api/v1/locate"),
     Rule("exports", "case exports", "GET", r"/api/v1/cases", _export),
-    Rule("statistics", "case statistics", "GET", r"/api/v1/cases/stats"),
+    # Figures computed per request: statistics, performance figures, hotspots, coverage.
+    Rule("statistics", "statistics", "GET", r"/api/v1/(cases/stats|stats/[^/]+|hotspots|coverage)"),
     Rule("large_pages", "large OGC pages", "GET", r"/ogc/collections/[^/]+/items", _large_page),
     Rule("boundaries", "boundary downloads", "GET", r"/api/v1/boundaries/[^/]+\.geojson"),
 )

@@ -121,6 +121,13 @@ LAYER_ROWS_SQL = {
     "hotspots": "SELECT count(*) FROM hotspots",
     "parcels": "SELECT count(*) FROM parcels",
     "stations": "SELECT count(*) FROM stations",
+    # the analysts' computed layers (the demo load publishes them), over the current grids
+    "case_hotspots": "SELECT count(*) FROM grid_hotspots h JOIN grids g ON g.id = h.grid_id "
+    "WHERE h.subject = 'cases' AND g.valid_to IS NULL",
+    "waterlogging_hotspots": "SELECT count(*) FROM grid_hotspots h JOIN grids g "
+    "ON g.id = h.grid_id WHERE h.subject = 'waterlogging' AND g.valid_to IS NULL",
+    "coverage": "SELECT count(DISTINCT c.area_id) FROM area_coverage c JOIN grids g "
+    "ON g.id = c.area_id WHERE c.level = 'grid' AND g.valid_to IS NULL",
 }
 LAYERS = tuple(LAYER_ROWS_SQL)
 PERSONAL_FIELDS = {

@@ -626,6 +626,9 @@ TILE_LAYERS = [
     "hotspots",
     "parcels",
     "stations",
+    "case_hotspots",
+    "waterlogging_hotspots",
+    "coverage",
 ]
 
 

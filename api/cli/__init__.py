@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from api.cli import backup, categories, data, db, demo, locate, serve, users
+from api.cli import backup, categories, coverage, data, db, demo, locate, serve, users
 from gis.errors import OneMapError
 
 
@@ -41,5 +41,7 @@ for _command in (
     serve.serve,
     backup.backup_cmd,
     backup.restore_cmd,
+    coverage.coverage_cmd,
+    coverage.hotspots_cmd,
 ):
     main.add_command(_command)

@@ -16,6 +16,8 @@ from gis.demo.things import make_things
 from gis.io.importer import ImportSummary, import_source
 from gis.io.read import Source, read_source
 from gis.registry.layers import get_layer
+from gis.stats import coverage
+from gis.stats.hotspots import publish_defaults
 
 
 def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
@@ -104,4 +106,7 @@ def load_demo(
                     conn, get_layer(layer), Source(frame, 4326), f"demo {layer} (seed {seed})"
                 )
             )
+    with engine.begin() as conn:  # the analysts' computed layers (issue 13), so the map has them
+        publish_defaults(conn)
+        coverage.refresh(conn)
     return summaries

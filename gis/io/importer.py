@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from tqdm import tqdm
 
-from gis.errors import ImportRejected
+from gis.errors import ImportRejected, InvalidInput
 from gis.io.read import Source, read_source
 from gis.io.validate import Context, validate
 from gis.io.write import write_rows
@@ -76,6 +76,8 @@ def import_source(
     conn: Connection, spec: Layer, source: Source, name: str, progress: bool = False
 ) -> ImportSummary:
     """Validate and write `source` inside the caller's transaction; raise ImportRejected."""
+    if not spec.import_fields:  # the analysts' layers: computed by gis/stats, never imported
+        raise InvalidInput(f"{spec.id} is computed by OneMap, not imported: see onemap --help")
     started = time.perf_counter()
     conn.execute(sa.text(f"LOCK TABLE {spec.table} IN SHARE ROW EXCLUSIVE MODE"))
     ctx = load_context(conn, spec)

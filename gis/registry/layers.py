@@ -228,6 +228,104 @@ LAYERS: dict[str, Layer] = {
     )
 }
 
+# The analysts' computed layers (issue 13): written by gis/stats (hotspots.publish,
+# coverage.refresh), never imported; every field is derived (kind=None) and public: hotspot
+# classes are aggregates, and case counts are stored as the public may see them.
+_CURRENT_GRID = "EXISTS (SELECT 1 FROM grids g0 WHERE g0.id = t.grid_id AND g0.valid_to IS NULL)"
+
+
+def _number(name: str, description: str = "", json_type: str = "number") -> Field:
+    return Field(name, kind=None, type=json_type, description=description)
+
+
+def _hotspot_layer(layer_id: str, subject: str, label: str, title: str, style: Style) -> Layer:
+    return Layer(
+        id=layer_id,
+        label=label,
+        title=f"{label} {title}",
+        description=f"{title} per grid: local Gi* and Moran's I of the rate per km², "
+        "permutation p-values (the last published analysis)",
+        table="grid_hotspots",
+        joins="JOIN grids g ON g.id = t.grid_id",
+        where=f"t.subject = '{subject}' AND {_CURRENT_GRID}",  # constants of this module
+        geometry=POLYGONAL,
+        fields=(
+            Field("code", kind=None, queryable=True, description="the grid"),
+            Field("name", "g.name", None),
+            Field("category", kind=None, description="the case category analysed (all: null)"),
+            Field("period_from", kind=None, type="date-time"),
+            Field("period_to", kind=None, type="date-time"),
+            _number("n", "count in the grid (null: withheld, 1 to k-1)", "integer"),
+            _number("rate", "count per km²"),
+            _number("neighbours", "queen-contiguous grids", "integer"),
+            _number("gi_z", "Getis-Ord Gi* z-score"),
+            _number("gi_p", "Gi* permutation pseudo p-value"),
+            Field("gi_class", kind=None, queryable=True, description="hot/cold_99|95|90, ns"),
+            _number("moran_i", "local Moran's I"),
+            _number("moran_p", "local Moran permutation pseudo p-value"),
+            Field("moran_class", kind=None, queryable=True, description="HH, LH, LL, HL, ns"),
+            _number("permutations", json_type="integer"),
+            _number("seed", json_type="integer"),
+            Field("computed_at", kind=None, type="date-time"),
+        ),
+        id_field="code",
+        tables=("grids",),
+        min_zoom=10,
+        style=style,
+        popup=("name", "code", "gi_class", "gi_z", "gi_p", "moran_class", "n", "rate"),
+    )
+
+
+def _coverage_fields() -> tuple[Field, ...]:
+    out = [_number(f"{k}_m", f"metres to the nearest {k}") for k in vocab.STATION_KINDS]
+    for k in vocab.STATION_KINDS:
+        for what, of in (("area", "the grid's area"), ("units", "the grid's units")):
+            out += [
+                _number(f"{k}_{what}_{r}", f"share of {of} within {r} m of a {k}")
+                for r in (300, 500, 1000)  # GB 50180-2018's radii (gis/stats/coverage.RADII)
+            ]
+    return tuple(out)
+
+
+ANALYSIS_LAYERS = (
+    _hotspot_layer(
+        "case_hotspots",
+        "cases",
+        "案件热点",
+        "case hotspots",
+        Style("#922b21", 0.6, "#e74c3c", 0.45),
+    ),
+    _hotspot_layer(
+        "waterlogging_hotspots",
+        "waterlogging",
+        "内涝热点",
+        "waterlogging hotspots",
+        Style("#1a5276", 0.6, "#5dade2", 0.45),
+    ),
+    Layer(
+        id="coverage",
+        label="服务覆盖",
+        title="服务覆盖 service coverage",
+        description="Per current grid and station kind: straight-line metres to the nearest "
+        "station and the shares of area and units within 300, 500 and 1,000 m (GB 50180-2018)",
+        table="grid_coverage",  # a view over area_coverage (migration 0010)
+        geometry=POLYGONAL,
+        fields=(
+            Field("code", kind=None, queryable=True),
+            Field("name", kind=None),
+            Field("method", kind=None, description="straight-line (no road layer) or network"),
+            Field("computed_at", kind=None, type="date-time"),
+            *_coverage_fields(),
+        ),
+        id_field="code",
+        tables=("grids", "area_coverage"),
+        min_zoom=10,
+        style=Style("#117a65", 0.6, "#76d7c4", 0.35),
+        popup=("name", "code", "method", "party_service_center_m", "convenience_point_m"),
+    ),
+)
+LAYERS.update((layer.id, layer) for layer in ANALYSIS_LAYERS)
+
 BOUNDARY_LAYERS = tuple(k for k, v in LAYERS.items() if v.level)
 THEMATIC_LAYERS = tuple(k for k, v in LAYERS.items() if not v.level)
 

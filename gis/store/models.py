@@ -330,3 +330,55 @@ class VillageCaseCount(Base):
     )
     status: Mapped[str] = mapped_column(Text, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
+
+
+class GridHotspot(Base):
+    """A published hotspot analysis (Gi*, local Moran's I) of one subject, per grid (0010)."""
+
+    __tablename__ = "grid_hotspots"
+    subject: Mapped[str] = mapped_column(Text, primary_key=True)
+    grid_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(15))
+    category: Mapped[str | None] = mapped_column(Text)
+    period_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    period_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    n: Mapped[int | None] = mapped_column(Integer)
+    rate: Mapped[float | None] = mapped_column(Float)
+    neighbours: Mapped[int] = mapped_column(Integer)
+    gi_z: Mapped[float | None] = mapped_column(Float)
+    gi_p: Mapped[float | None] = mapped_column(Float)
+    gi_class: Mapped[str] = mapped_column(Text)
+    moran_i: Mapped[float | None] = mapped_column(Float)
+    moran_p: Mapped[float | None] = mapped_column(Float)
+    moran_class: Mapped[str] = mapped_column(Text)
+    permutations: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+    __table_args__ = (Index("grid_hotspots_geom_idx", "geom", postgresql_using="gist"),)
+
+
+class AreaCoverage(Base):
+    """Service coverage of a grid or unit by one station kind (GB 50180-2018 radii, 0010)."""
+
+    __tablename__ = "area_coverage"
+    level: Mapped[str] = mapped_column(Text, primary_key=True)
+    area_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(18))
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    method: Mapped[str] = mapped_column(Text)
+    nearest_m: Mapped[float | None] = mapped_column(Float)
+    area_300: Mapped[float] = mapped_column(Float)
+    area_500: Mapped[float] = mapped_column(Float)
+    area_1000: Mapped[float] = mapped_column(Float)
+    units_300: Mapped[float | None] = mapped_column(Float)
+    units_500: Mapped[float | None] = mapped_column(Float)
+    units_1000: Mapped[float | None] = mapped_column(Float)
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    __table_args__ = (Index("area_coverage_code_idx", "code"),)

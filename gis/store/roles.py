@@ -41,6 +41,10 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "layer_versions": ("SELECT",),
     "grid_case_counts": ("SELECT",),
     "village_case_counts": ("SELECT",),
+    # Analyses the app recomputes (migration 0010): each publish or refresh replaces its rows.
+    "grid_hotspots": ("SELECT", "INSERT", "DELETE"),
+    "area_coverage": ("SELECT", "INSERT", "DELETE"),
+    "grid_coverage": ("SELECT",),  # a view over area_coverage
 }
 
 PG_HBA = """\

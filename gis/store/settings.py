@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     rate_exports: str = "10/minute"
     """Anonymous exports (/api/v1/cases?f=csv|geojson) per client address."""
     rate_statistics: str = "30/minute"
-    """Anonymous case statistics (/api/v1/cases/stats) per client address."""
+    """Anonymous statistics per client address: /api/v1/cases/stats, /api/v1/stats/...,
+    /api/v1/hotspots and /api/v1/coverage (each computed per request)."""
     rate_large_pages: str = "30/minute"
     """Anonymous OGC items pages of more than `large_page` features, per client address."""
     large_page: int = 1000
