@@ -19,13 +19,33 @@ def url_of(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
+def owner_url_of(engine: Engine) -> str:
+    """The URL of `engine`'s database signed in as the owner role (the local cluster's)."""
+    from gis.store.cluster import LocalCluster
+    from gis.store.roles import OWNER, with_role
+    from gis.store.settings import get_settings
+
+    password = LocalCluster.from_settings(get_settings()).passwords()[OWNER]
+    return with_role(url_of(engine), OWNER, password)
+
+
+def as_owner(engine: Engine) -> Engine:
+    """An engine on `engine`'s database as the owner role, for what the app may not do (the
+    caller disposes of it)."""
+    import sqlalchemy as sa
+
+    return sa.create_engine(owner_url_of(engine))
+
+
 def run_cli(
     *args: str, engine: Engine | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `onemap ARGS` in a subprocess against `engine`'s database."""
+    """Run `onemap ARGS` in a subprocess against `engine`'s database (as the app role, and
+    the owner role for the commands that need it)."""
     full_env = {**os.environ, **(env or {})}
     if engine is not None:
         full_env["ONEMAP_DATABASE_URL"] = url_of(engine)
+        full_env["ONEMAP_OWNER_DATABASE_URL"] = owner_url_of(engine)
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
         capture_output=True,
