@@ -76,8 +76,9 @@ def test_the_roles_hold_what_they_should(demo_db: Engine) -> None:
             q(
                 sa.text(
                     "SELECT c.relname, pg_get_userbyid(c.relowner) FROM pg_class c "
-                    "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' "
-                    "AND c.relname <> 'spatial_ref_sys'"
+                    "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v') "
+                    "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid "
+                    "AND d.classid = 'pg_class'::regclass AND d.deptype = 'e')"  # PostGIS's
                 )
             ).all()
         )
