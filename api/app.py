@@ -23,6 +23,7 @@ from api.routes import (
     open311,
     problems,
     session,
+    stats,
     tiles,
 )
 
@@ -82,6 +83,7 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(open311.router)
     app.include_router(tiles.router)
+    app.include_router(stats.router)
     map.mount_assets(app)
     return app
 

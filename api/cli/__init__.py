@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from api.cli import backup, categories, data, db, demo, locate, serve, users
+from api.cli import backup, categories, data, db, demo, locate, serve, stats, users
 from gis.errors import OneMapError
 
 
@@ -41,5 +41,6 @@ for _command in (
     serve.serve,
     backup.backup_cmd,
     backup.restore_cmd,
+    stats.stats,
 ):
     main.add_command(_command)
