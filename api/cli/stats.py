@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import click
 
-CHINA = timezone(timedelta(hours=8))
 LEVEL = click.Choice(["grid", "unit", "village", "town", "district"])
 SHOWN = ("reported", "closed_rate", "closed_on_time_rate", "rework_rate", "overdue", "score")
-
-
-def _when(value: str | None) -> datetime | None:
-    """An ISO date or date-time; without a zone it is China's (+08:00)."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (2026-10-01) or date-time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA)
 
 
 def _options(fn: Any) -> Any:
     for option in reversed(
         (
             click.option("--by", type=LEVEL, default="grid", show_default=True),
-            click.option("--since", help="ISO date or date-time (+08:00 unless given); "
-                         "default: 14 days before --until"),
+            click.option(
+                "--since",
+                help="ISO date or date-time (+08:00 unless given); default: 14 days before --until",
+            ),
             click.option("--until", help="exclusive; default: now"),
             click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path)),
             click.option("--xlsx", "xlsx_out", type=click.Path(dir_okay=False, path_type=Path)),
@@ -44,11 +34,13 @@ def _run(what: str, by: str, since: str | None, until: str | None, **more: Any) 
     from gis.stats import kpis
     from gis.store.db import get_engine
 
-    start, end = kpis.default_period(_when(since), _when(until))
+    start, end = kpis.default_period(kpis.instant(since, "--since"), kpis.instant(until, "--until"))
     with get_engine().connect() as conn:
         fn = kpis.kpis if what == "kpis" else kpis.ranking
         rows: list[Any] = fn(conn, by, start, end, COMMAND_LINE, **more)
-    click.echo(f"{by}, {start.astimezone(UTC):%Y-%m-%d %H:%M} to {end.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+    click.echo(
+        f"{by}, {start.astimezone(UTC):%Y-%m-%d %H:%M} to {end.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    )
     return rows
 
 

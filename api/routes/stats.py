@@ -43,7 +43,9 @@ def _answer(
         else (xlsx_bytes(frame_of(rows)), XLSX)
     )
     return Response(
-        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{f}"'}
+        data,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{f}"'},
     )
 
 

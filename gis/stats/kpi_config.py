@@ -83,7 +83,9 @@ def load_config(path: str | None = None) -> KpiConfig:
     try:
         doc = tomllib.loads(chosen.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InvalidInput(f"no KPI settings file {chosen} (set {ENV} to an existing file)") from None
+        raise InvalidInput(
+            f"no KPI settings file {chosen} (set {ENV} to an existing file)"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{chosen} is not valid TOML: {exc}") from None
     return parse_config(doc, str(chosen))

@@ -38,7 +38,7 @@ rates of shown counts with every count from 1 to k-1 withheld, and no medians (f
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -213,9 +213,27 @@ def check_period(since: datetime, until: datetime, actor: Actor) -> tuple[dateti
     return since, until
 
 
-def default_period(
-    since: datetime | None, until: datetime | None
-) -> tuple[datetime, datetime]:
+CHINA = timezone(timedelta(hours=8))
+
+
+def instant(value: datetime | date | str | None, name: str) -> datetime | None:
+    """A period's bound from a date-time, a date or ISO text; a date or a date-time without a
+    zone is taken in China's time (+08:00), a date at its start (for scripts and the CLI)."""
+    if value is None or isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise BadParameter(
+                name, f"{str(value)[:40]!r} is not a date (2026-10-01) or an ISO date-time"
+            ) from None
+    return parsed if parsed is None or parsed.tzinfo else parsed.replace(tzinfo=CHINA)
+
+
+def default_period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     """since and until, by default the fortnight up to now (the bi-weekly bulletin)."""
     end = until or datetime.now(UTC)
     return since or end - timedelta(days=14), end
