@@ -85,11 +85,14 @@ class RemoteOneMap(OneMap):
             params["bbox"] = box
         found: list[dict[str, Any]] = []
         url: str | None = f"/ogc/collections/{layer.id}/items"
+        query: dict[str, Any] | None = params
         while url is not None:
-            doc = self._json("GET", url, params=params)
+            doc = self._json("GET", url, params=query)
             found += doc["features"]
             url = next((x["href"] for x in doc["links"] if x["rel"] == "next"), None)
-            params = {}  # the next link carries them
+            query = None  # the next link carries them (an empty dict would replace them)
+            if not doc["features"]:
+                break
         frame = gpd.GeoDataFrame(
             [f["properties"] for f in found],
             geometry=[shapely.geometry.shape(f["geometry"]) for f in found],

@@ -267,7 +267,9 @@ def oracle(
             else None
         )
         score = row["score"]  # a score of exactly 90 is an A, whatever float rounding says
-        bounds = [(g, low) for g, low in (("A", 90), ("B", 80), ("C", 60)) if (score or 0) > low - 1e-9]
+        bounds = [
+            (g, low) for g, low in (("A", 90), ("B", 80), ("C", 60)) if (score or 0) > low - 1e-9
+        ]
         row["grade"] = None if score is None else bounds[0][0] if bounds else "D"
         out[code] = row
     return out
@@ -283,7 +285,9 @@ def _same(got: dict[str, Any], want: dict[str, Any], where: str) -> None:
         if v is None or isinstance(v, str | int) and not isinstance(v, bool):
             assert got[k] == v, (where, k, got[k], v)
         else:
-            assert got[k] == pytest.approx(v, abs=0.006 if "hours" in k or k == "score" else 6e-5), (
+            assert got[k] == pytest.approx(
+                v, abs=0.006 if "hours" in k or k == "score" else 6e-5
+            ), (
                 where,
                 k,
             )
@@ -361,7 +365,9 @@ def test_http_json_csv_and_excel(city: City, tmp_path: Any) -> None:
     assert ws is not None
     got = [r[0] for r in list(ws.iter_rows(values_only=True))[1:]]
     town = oracle(city, "town", since, until, _now(city))
-    order = sorted((c for c in town if town[c]["score"] is not None), key=lambda c: (-town[c]["score"], c))
+    order = sorted(
+        (c for c in town if town[c]["score"] is not None), key=lambda c: (-town[c]["score"], c)
+    )
     assert got == order[::-1][:3] and "排名" in next(ws.iter_rows(values_only=True))
 
 
