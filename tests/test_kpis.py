@@ -58,7 +58,7 @@ def _simulate(conn: sa.Connection) -> None:
             continue
         t = reported
 
-        def step(action: str, frm: str, to: str, hours: float) -> None:
+        def step(action: str, frm: str, to: str, hours: float, cid: int = cid) -> None:
             nonlocal t
             t = t + timedelta(hours=hours)
             for k, v in zip(("c", "at", "a", "f", "t"), (cid, t, action, frm, to), strict=True):
