@@ -96,7 +96,7 @@ def _points_inside(engine: Engine, n: int) -> tuple[gpd.GeoDataFrame, list[str]]
     xs, ys, owners = [], [], []
     while len(xs) < n:
         x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
-        hits = tree.query(shapely.Point(x, y), predicate="contains_properly")
+        hits = tree.query(shapely.Point(x, y), predicate="within")  # the interior
         if len(hits) == 1:
             xs.append(x)
             ys.append(y)

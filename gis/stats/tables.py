@@ -51,7 +51,7 @@ def chinese(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(frame).copy()
     for col in out.columns:
         if str(out[col].dtype) == "geometry":
-            out[col] = out[col].to_wkt()
+            out[col] = [None if g is None else g.wkt for g in out[col]]
         elif isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].dt.tz_localize(None)  # Excel keeps no time zones
     return out.rename(columns={c: HEADERS.get(str(c), str(c)) for c in out.columns})
