@@ -26,6 +26,7 @@ from api.routes import (
     open311,
     problems,
     session,
+    stats,
     tiles,
 )
 from gis.store.settings import get_settings
@@ -91,6 +92,7 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(open311.router)
     app.include_router(tiles.router)
+    app.include_router(stats.router)
     map.mount_assets(app)
     return app
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from api.cli import backup, categories, coverage, data, db, demo, locate, serve, users
+from api.cli import backup, categories, coverage, data, db, demo, locate, serve, stats, users
 from gis.errors import OneMapError
 
 
@@ -43,5 +43,6 @@ for _command in (
     backup.restore_cmd,
     coverage.coverage_cmd,
     coverage.hotspots_cmd,
+    stats.stats,
 ):
     main.add_command(_command)

@@ -1,0 +1,154 @@
+"""OneMap on a remote server: layers through OGC API Features (page by page), owners through
+POST /api/v1/locate, figures through /api/v1/stats; the server applies the access policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+import httpx
+import numpy as np
+import pandas as pd
+import shapely.geometry
+
+from gis.access.roles import Actor
+from gis.crs.systems import crs_name
+from gis.errors import (
+    BadParameter,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    OneMapError,
+    TooLarge,
+)
+from gis.owners.model import DEFAULT_TOLERANCE_M
+from gis.registry.layers import get_layer
+from layers.features import MAX_LIMIT
+from onemap.client import OneMap, When
+from onemap.frames import OWNER_COLUMNS, bbox_text, check_where, points_of, typed, with_owners
+
+BATCH = 10_000  # points per locate request (what the server takes even from the public)
+ERRORS: dict[int, type[OneMapError]] = {
+    401: NotAuthenticated,
+    403: Forbidden,
+    404: NotFound,
+    413: TooLarge,
+}
+
+
+class RemoteOneMap(OneMap):
+    """A OneMap server at `base` (http://host:port), as the holder of `token`."""
+
+    def __init__(self, base: str, token: str | None, timeout: float = 120.0) -> None:
+        self.base = base.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=self.base, headers=headers, timeout=timeout)
+        who = self._json("GET", "/api/v1/session")
+        self.actor = Actor(who["name"], who["role"], who.get("grid_code"))
+        self.page_size = MAX_LIMIT
+
+    def __repr__(self) -> str:
+        return f"<OneMap {self.base} as {self.actor.role}>"
+
+    def _json(self, method: str, path: str, **kw: Any) -> Any:
+        try:
+            r = self.http.request(method, path, **kw)
+        except httpx.TransportError as exc:
+            raise OneMapError(f"cannot reach {self.base}: {exc}") from None
+        if r.status_code >= 400:
+            raise _error(r)
+        return r.json()
+
+    def read_layer(
+        self,
+        name: str,
+        bbox: Sequence[float] | None = None,
+        where: Mapping[str, Any] | None = None,
+        at: When = None,
+    ) -> gpd.GeoDataFrame:
+        layer = get_layer(name)
+        if at is not None:
+            raise BadParameter(
+                "at",
+                "the OGC API serves the current plan only: read older generations through "
+                "a local connection (onemap.connect() or a postgresql:// URL)",
+            )
+        params: dict[str, Any] = {
+            "limit": self.page_size,
+            **check_where(layer, self.actor.role, where),
+        }
+        box = bbox_text(bbox)
+        if box is not None:
+            params["bbox"] = box
+        found: list[dict[str, Any]] = []
+        url: str | None = f"/ogc/collections/{layer.id}/items"
+        query: dict[str, Any] | None = params
+        while url is not None:
+            doc = self._json("GET", url, params=query)
+            found += doc["features"]
+            url = next((x["href"] for x in doc["links"] if x["rel"] == "next"), None)
+            query = None  # the next link carries them (an empty dict would replace them)
+            if not doc["features"]:
+                break
+        frame = gpd.GeoDataFrame(
+            [f["properties"] for f in found],
+            geometry=[shapely.geometry.shape(f["geometry"]) for f in found],
+            crs="EPSG:4326",
+        )
+        return typed(frame, layer, self.actor.role)
+
+    def locate(
+        self,
+        frame: gpd.GeoDataFrame,
+        crs: str | int | None = None,
+        tolerance_m: float = DEFAULT_TOLERANCE_M,
+    ) -> gpd.GeoDataFrame:
+        x, y, parsed = points_of(frame, crs)
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(x), BATCH):
+            points = np.column_stack([x[start : start + BATCH], y[start : start + BATCH]])
+            body = {"crs": crs_name(parsed), "points": points.tolist(), "tolerance_m": tolerance_m}
+            rows += [
+                _owner_row(r) for r in self._json("POST", "/api/v1/locate", json=body)["results"]
+            ]
+        owners = pd.DataFrame(rows, columns=list(OWNER_COLUMNS))
+        return with_owners(frame, owners)
+
+    def _figures(
+        self, what: str, by: str, since: datetime, until: datetime, bottom: int | None
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"by": by, "since": since.isoformat(), "until": until.isoformat()}
+        if bottom is not None:
+            params["bottom"] = bottom
+        areas = self._json("GET", f"/api/v1/stats/{what}", params=params)["areas"]
+        return list(areas.values()) if isinstance(areas, dict) else list(areas)
+
+
+def _owner_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for level in ("district", "town", "village", "grid", "unit"):
+        area = r.get(level) or {}
+        row[f"{level}_code"], row[f"{level}_name"] = area.get("code"), area.get("name")
+    row["locate_status"] = r["status"]
+    row["on_boundary"] = r.get("on_boundary")
+    row["distance_m"] = r.get("distance_m")
+    row["locate_error"] = r.get("error")
+    return row
+
+
+def _error(r: httpx.Response) -> OneMapError:
+    """The server's problem (RFC 9457 or the OGC API exception) as a domain error."""
+    try:
+        doc = r.json()
+    except ValueError:
+        doc = {}
+    if isinstance(doc, list):
+        doc = doc[0] if doc else {}
+    detail = str(doc.get("detail") or doc.get("description") or r.text[:200])
+    if r.status_code in (400, 422):
+        param = doc.get("parameter")
+        return BadParameter(param, detail) if param else InvalidInput(detail)
+    return ERRORS.get(r.status_code, OneMapError)(f"{r.status_code}: {detail}")
