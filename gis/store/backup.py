@@ -5,14 +5,21 @@ an archive and replaces the database's contents with it in one transaction (all 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
+
+import psycopg
+from psycopg import sql
 
 from gis.errors import BackupFailed, InvalidInput
 from gis.store.cluster import pg_bindir
 from gis.store.db import libpq_url as _libpq
 from gis.store.migrate import grant
+
+EXTENSION = re.compile(r"^\d+; \d+ \d+ EXTENSION - (\S+)", re.M)  # a pg_restore --list entry
+SUPERUSER_EXTENSIONS = {"postgis", "plpgsql"}  # in place already: the cluster made them
 
 
 def _run(argv: list[str], what: str) -> subprocess.CompletedProcess[str]:
@@ -68,6 +75,11 @@ def restore(url: str, path: str | Path, app_role: str | None = None) -> None:
         for line in listed.stdout.splitlines()
         if " EXTENSION " not in line and " spatial_ref_sys " not in line
     ]
+    # The archive's other extensions (pg_trgm, for the queue's text index: trusted, so the
+    # owner may create it) must exist before the objects that use them, in a fresh database too.
+    for name in sorted(set(EXTENSION.findall(listed.stdout)) - SUPERUSER_EXTENSIONS):
+        with psycopg.connect(_libpq(url), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
     with tempfile.NamedTemporaryFile("w", suffix=".list") as use_list:
         use_list.write("\n".join(entries) + "\n")
         use_list.flush()
