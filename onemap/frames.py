@@ -14,18 +14,12 @@ from numpy.typing import NDArray
 from gis.access.policy import visible_fields
 from gis.crs.systems import InputCRS, epsg_of, parse_crs
 from gis.errors import BadParameter, InvalidInput
+from gis.owners.model import CHAIN_COLUMNS
 from gis.registry.model import Layer
 from layers.features import queryables
 
 OWNER_COLUMNS = (
-    "district_code",
-    "district_name",
-    "town_code",
-    "town_name",
-    "village_code",
-    "village_name",
-    "grid_code",
-    "grid_name",
+    *CHAIN_COLUMNS,  # district to grid, codes and names, as the owner index names them
     "unit_code",
     "unit_name",
     "locate_status",
