@@ -7,6 +7,7 @@ See docs/decisions.md for why a WHERE clause and not row-level security.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from gis.access.roles import (
@@ -19,7 +20,7 @@ from gis.access.roles import (
     ROLES,
     Actor,
 )
-from gis.errors import Forbidden, NotAuthenticated
+from gis.errors import BadParameter, Forbidden, NotAuthenticated
 from gis.registry.model import FREE_TEXT, PERSONAL, PUBLIC, Field, Layer
 from gis.store.settings import get_settings
 
@@ -168,6 +169,21 @@ def figure_limits(layer: Layer, actor: Actor) -> tuple[float, int] | None:
         return None
     settings = get_settings()
     return settings.public_min_days, settings.public_min_count
+
+
+def figure_period(
+    layer: Layer, actor: Actor, since: datetime, until: datetime
+) -> tuple[float, int] | None:
+    """figure_limits, once [since, until) is known to be long enough for them: BadParameter
+    (since) naming the period and the shortest the reader may ask for."""
+    limits = figure_limits(layer, actor)
+    if limits is not None and until - since < timedelta(days=limits[0]):
+        raise BadParameter(
+            "since",
+            f"the period {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} is shorter than "
+            f"{limits[0]:g} days: the public's figures cover at least that (sign in for less)",
+        )
+    return limits
 
 
 def may_read_features(layer: Layer, actor: Actor) -> bool:

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.access.policy import figure_limits
+from gis.access.policy import figure_period
 from gis.access.roles import PUBLIC, Actor
 from gis.cases.sql import AREA_CODE, CASES, CLOSE_BY, FROM, OPEN_SQL, OVERDUE
-from gis.errors import BadParameter, InvalidInput
+from gis.errors import InvalidInput
 
 
 def counts_by_grid(conn: Connection) -> list[dict[str, Any]]:
@@ -45,17 +45,8 @@ def stats(
     (the on-time rate the city ranks grids by). Aggregates only: no case details. For a reader
     of no single case (the public) the period must be long enough and small counts are
     withheld, so no figure points at one case (gis/access/policy.figure_limits)."""
-    k = None
-    limits = figure_limits(CASES, actor)
-    if limits is not None:
-        min_days, k = limits
-        end = until or datetime.now(UTC)
-        if end - since < timedelta(days=min_days):
-            raise BadParameter(
-                "since",
-                f"the period {since:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} is shorter than "
-                f"{min_days:g} days: the public's statistics cover at least that (sign in for less)",
-            )
+    limits = figure_period(CASES, actor, since, until or datetime.now(UTC))
+    k = limits[1] if limits is not None else None
     key = STATS_LEVELS.get(level)
     if key is None:
         raise InvalidInput(f"unknown level {level[:20]!r}: use one of {', '.join(STATS_LEVELS)}")

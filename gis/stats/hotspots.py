@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +31,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.access.policy import figure_limits
+from gis.access.policy import figure_limits, figure_period
 from gis.access.roles import PUBLIC, Actor
 from gis.errors import BadParameter
 from gis.registry.layers import get_layer
@@ -235,16 +235,10 @@ def check_period(a: Analysis, actor: Actor) -> tuple[float, int] | None:
     reader); BadParameter when the period is shorter than the public may see."""
     if a.subject != "cases":
         return None
-    limits = figure_limits(get_layer("cases"), actor)
-    if limits is not None and a.since is not None:
-        end = a.until or datetime.now(UTC)
-        if end - a.since < timedelta(days=limits[0]):
-            raise BadParameter(
-                "since",
-                f"the period {a.since:%Y-%m-%d} to {end:%Y-%m-%d} is shorter than {limits[0]:g} "
-                "days: public hotspot figures cover at least that (sign in for less)",
-            )
-    return limits
+    cases = get_layer("cases")
+    if a.since is None:
+        return figure_limits(cases, actor)
+    return figure_period(cases, actor, a.since, a.until or datetime.now(UTC))
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.access.policy import OWN_GRID, figure_limits, row_scope, scope_sql
+from gis.access.policy import OWN_GRID, figure_limits, figure_period, row_scope, scope_sql
 from gis.access.roles import PUBLIC, Actor
 from gis.cases.sql import AREA_CODE, CASES, CLOSE_BY, FROM, OVERDUE
 from gis.errors import BadParameter, Forbidden
@@ -203,13 +203,7 @@ def check_period(since: datetime, until: datetime, actor: Actor) -> tuple[dateti
             "until",
             f"{until.isoformat()} is not after since ({since.isoformat()}): give a later until",
         )
-    limits = figure_limits(CASES, actor)
-    if limits is not None and until - since < timedelta(days=limits[0]):
-        raise BadParameter(
-            "since",
-            f"the period {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} is shorter than "
-            f"{limits[0]:g} days: the public's figures cover at least that (sign in for less)",
-        )
+    figure_period(CASES, actor, since, until)
     return since, until
 
 
