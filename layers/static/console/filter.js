@@ -45,9 +45,33 @@ export function set(values) {
       p.set(k, current[k]);
     }
   }
-  const query = p.toString();
-  history.replaceState(null, "", query ? `?${query}` : location.pathname);
+  writeQuery(p);
   return current;
+}
+
+// The page's URL with these parameters (slashes left readable: ?at=13/25.3/119.0).
+function writeQuery(p) {
+  const query = p.toString().replaceAll("%2F", "/");
+  history.replaceState(null, "", query ? `?${query}` : location.pathname);
+}
+
+// The map's view in the URL (?at=zoom/lat/lon, WGS-84): a link opens the same place; a value
+// that is not a zoom and a point on Earth is ignored.
+const AT = /^(\d{1,2})\/(-?\d{1,2}(?:\.\d{1,7})?)\/(-?\d{1,3}(?:\.\d{1,7})?)$/;
+
+export function viewFromUrl() {
+  const m = AT.exec(new URLSearchParams(location.search).get("at") ?? "");
+  if (!m) {
+    return null;
+  }
+  const [zoom, lat, lon] = m.slice(1).map(Number);
+  return Math.abs(lat) <= 90 && Math.abs(lon) <= 180 ? { zoom, lat, lon } : null;
+}
+
+export function viewToUrl(zoom, lat, lon) {
+  const p = new URLSearchParams(location.search);
+  p.set("at", `${zoom}/${lat.toFixed(5)}/${lon.toFixed(5)}`);
+  writeQuery(p);
 }
 
 function day(value, endOfDay) {

@@ -82,6 +82,7 @@ function boundary(id, first, labelZ, colour, weight) {
       return { color: colour, weight, fill: Boolean(fill), fillColor: fill ?? colour, fillOpacity: 0.6 };
     },
     label: (f, z) => (z >= labelZ[0] && z <= labelZ[1] ? esc(f.properties.name) : null),
+    outline: true,
   });
 }
 
@@ -154,6 +155,11 @@ export function init(onOpenCase, config = null) {
   basemap(config);
   map.setMinZoom(5);
   map.setMaxZoom(19); // no basemap tile layer to set it; the clusters need it
+  const at = filter.viewFromUrl(); // a shared link's place, else the city's extent
+  if (at) {
+    const [lon, lat] = toMap(at.lon, at.lat);
+    map.setView([lat, lon], at.zoom, { animate: false });
+  }
   for (const [id, first, labelZ, colour, weight] of BOUNDARIES) {
     tiled[id] = boundary(id, first, labelZ, colour, weight);
   }
@@ -187,7 +193,12 @@ export function init(onOpenCase, config = null) {
       refreshCases();
     }
   });
-  map.on("moveend", () => refreshCases());
+  map.on("moveend", () => {
+    refreshCases();
+    const c = map.getCenter();
+    const [lon, lat] = fromMap(c.lng, c.lat);
+    filter.viewToUrl(Math.round(map.getZoom()), lat, lon);
+  });
   tileset.refresh(); // the cases follow once the page knows who signed in (reloadAll)
 }
 

@@ -8,14 +8,27 @@ import { latLngOf } from "./gcj.js";
 
 const L = window.L;
 const SIZE = 512; // a tile at z covers what four 256-pixel tiles at z + 1 do
+const LABEL_MIN = [40, 16]; // pixels: an area narrower or lower than this goes unlabelled
+const LABEL_CELL = [96, 28]; // pixels: two labels' centres are at least this far apart
+
+// A GeoJSON (multi-)polygon as Leaflet's polygons: [[ring of LatLng, ...holes], ...].
+function polygonsOf(g) {
+  const rings = (polygon) => polygon.map((ring) => ring.map(latLngOf));
+  if (g?.type === "Polygon") {
+    return [rings(g.coordinates)];
+  }
+  return g?.type === "MultiPolygon" ? g.coordinates.map(rings) : [];
+}
 
 export class TiledLayer {
   constructor(map, id, options) {
     this.map = map;
     this.id = id;
-    this.o = options; // {minzoom, style(f), point(f, ll), label(f, z), popup(f)}
+    this.o = options; // {minzoom, style(f), point(f, ll), label(f, z), popup(f), outline}
     this.group = L.featureGroup();
     this.features = new Map();
+    this.placed = new Map(); // cell -> the label placed in it (pixels at this zoom)
+    this.shapes = []; // outlines: one multi-polygon per style
   }
 
   key(f) {
@@ -30,16 +43,28 @@ export class TiledLayer {
   clear() {
     this.group.clearLayers();
     this.features.clear();
+    this.placed.clear();
+    this.shapes = [];
     this.count();
   }
 
-  // New features of a tile, drawn in one go; labels are plain DOM markers centred by CSS (a
+  // New features of a tile, drawn in one go. Labels are plain DOM markers centred by CSS (a
   // permanent tooltip measures itself on adding, which forces a layout per label).
   add(fc, zoom) {
     const fresh = fc.features.filter((f) => !this.features.has(this.key(f)));
     if (!fresh.length) {
       return;
     }
+    if (this.o.outline) {
+      this.addOutlines(fresh, zoom);
+    } else {
+      this.addEach(fresh, zoom);
+    }
+    this.count();
+  }
+
+  // Points and areas with popups: a Leaflet layer per feature.
+  addEach(fresh, zoom) {
     L.geoJSON({ type: "FeatureCollection", features: fresh }, {
       style: (feat) => this.o.style(feat),
       pointToLayer: (feat, ll) => this.o.point(feat, ll),
@@ -49,23 +74,97 @@ export class TiledLayer {
         if (this.o.popup) {
           layer.bindPopup(() => this.o.popup(f));
         }
-        this.features.set(this.key(f), { f, layer });
+        this.features.set(this.key(f), { f });
         this.group.addLayer(layer);
-        const label = this.o.label?.(f, zoom);
-        if (label) {
-          const at = layer.getLatLng?.() ?? layer.getBounds().getCenter();
-          const icon = L.divIcon({ className: "label-icon", iconSize: [0, 0], html: `<span class="map-label">${label}</span>` });
-          this.group.addLayer(L.marker(at, { icon, interactive: false, keyboard: false }));
-        }
+        const at = layer.getLatLng ? layer.getLatLng() : null;
+        this.addLabel(f, zoom, () => at ?? layer.getBounds());
       },
     });
-    this.count();
   }
 
-  restyle() {
-    for (const { f, layer } of this.features.values()) {
-      layer.setStyle?.(this.o.style(f));
+  // Boundaries (outlines, no popup): one multi-polygon per style, however many features (a
+  // Leaflet layer per grid costs a thousand times more than its few points on the canvas).
+  addOutlines(fresh, zoom) {
+    for (const f of fresh) {
+      const polygons = polygonsOf(f.geometry);
+      this.features.set(this.key(f), { f, polygons });
+      if (polygons.length) {
+        this.addLabel(f, zoom, () => L.latLngBounds(polygons.map((p) => p[0]).flat()));
+      }
     }
+    this.drawOutlines(fresh.map((f) => this.features.get(this.key(f))));
+  }
+
+  drawOutlines(items) {
+    const byStyle = new Map();
+    for (const { f, polygons } of items) {
+      const style = this.o.style(f);
+      const k = JSON.stringify(style);
+      if (!byStyle.has(k)) {
+        byStyle.set(k, { style, polygons: [] });
+      }
+      byStyle.get(k).polygons.push(...polygons);
+    }
+    for (const { style, polygons } of byStyle.values()) {
+      if (polygons.length) {
+        const shape = L.polygon(polygons, { ...style, interactive: false });
+        this.shapes.push(shape);
+        this.group.addLayer(shape);
+      }
+    }
+  }
+
+  addLabel(f, zoom, where) { // where(): a point, or an area's bounds
+    const label = this.o.label?.(f, zoom);
+    const at = label && this.labelPlace(where(), zoom);
+    if (at) {
+      const icon = L.divIcon({ className: "label-icon", iconSize: [0, 0], html: `<span class="map-label">${label}</span>` });
+      this.group.addLayer(L.marker(at, { icon, interactive: false, keyboard: false }));
+    }
+  }
+
+  // Where an area's label goes, or null: an area too small on screen for its name, or one whose
+  // centre is within a LABEL_CELL of a label already placed, has none; a dense city stays
+  // readable and the page draws fewer labels. Points are always labelled.
+  labelPlace(where, zoom) {
+    if (!where.getNorthEast) {
+      return where;
+    }
+    const ne = this.map.project(where.getNorthEast(), zoom);
+    const sw = this.map.project(where.getSouthWest(), zoom);
+    if (ne.x - sw.x < LABEL_MIN[0] || sw.y - ne.y < LABEL_MIN[1]) {
+      return null;
+    }
+    const at = where.getCenter();
+    const p = this.map.project(at, zoom);
+    const [w, h] = LABEL_CELL;
+    const cx = Math.floor(p.x / w);
+    const cy = Math.floor(p.y / h);
+    for (let dx = -1; dx <= 1; dx++) {
+      for (let dy = -1; dy <= 1; dy++) {
+        const q = this.placed.get(`${cx + dx}:${cy + dy}`);
+        if (q && Math.abs(q.x - p.x) < w && Math.abs(q.y - p.y) < h) {
+          return null;
+        }
+      }
+    }
+    this.placed.set(`${cx}:${cy}`, p);
+    return at;
+  }
+
+  // The styles follow the features again (the choropleth changed).
+  restyle() {
+    if (this.o.outline) {
+      this.shapes.forEach((shape) => this.group.removeLayer(shape));
+      this.shapes = [];
+      this.drawOutlines([...this.features.values()]);
+      return;
+    }
+    this.group.eachLayer((layer) => {
+      if (layer.feature) {
+        layer.setStyle?.(this.o.style(layer.feature));
+      }
+    });
   }
 
   count() {
