@@ -29,7 +29,7 @@ def test_choropleth_fills_grids_by_cases(
         wait_some(page, "grids")
         page.wait_for_timeout(1000)
         plain = shot(page, "console-choropleth-off")
-        page.locator(".legend select").nth(1).select_option("365")
+        page.get_by_test_id("choropleth-period").select_option("365")
         page.get_by_test_id("choropleth").select_option("reported")
         page.wait_for_selector("body[data-choropleth='reported']", state="attached")
         page.wait_for_timeout(800)

@@ -27,6 +27,11 @@ const WORDS = {
     st_party_service_center: "党群服务中心", st_convenience_point: "便民服务点",
     st_grid_council_hall: "网格议事厅", st_neighbourhood_center: "邻里中心",
     st_elderly_care_center: "居家养老服务中心",
+    case_hotspots: "案件热点（Gi*）", waterlogging_hotspots: "内涝热点（Gi*）", coverage: "服务覆盖",
+    hot_99: "热点 99%", hot_95: "热点 95%", hot_90: "热点 90%", cold_99: "冷点 99%",
+    cold_95: "冷点 95%", cold_90: "冷点 90%", ns: "不显著", island: "无相邻网格",
+    within_m: "{m} 米内", beyond_m: "超过 {m} 米", no_data: "无数据", chor_score: "综合指标值",
+    coverage_of: "距最近{kind}",
   },
   en: {
     title: "OneMap · console", public: "public", token: "token (dispatchers)", sign_in: "Sign in",
@@ -55,6 +60,11 @@ const WORDS = {
     st_party_service_center: "party service centre", st_convenience_point: "convenience point",
     st_grid_council_hall: "grid council hall", st_neighbourhood_center: "neighbourhood centre",
     st_elderly_care_center: "elderly care centre",
+    case_hotspots: "Case hotspots (Gi*)", waterlogging_hotspots: "Waterlogging hotspots (Gi*)",
+    coverage: "Service coverage", hot_99: "hot 99%", hot_95: "hot 95%", hot_90: "hot 90%",
+    cold_99: "cold 99%", cold_95: "cold 95%", cold_90: "cold 90%", ns: "not significant",
+    island: "no neighbouring grid", within_m: "within {m} m", beyond_m: "over {m} m",
+    no_data: "no data", chor_score: "composite score", coverage_of: "to the nearest {kind}",
   },
 };
 

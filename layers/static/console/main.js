@@ -1,6 +1,7 @@
 // The console's entry: sign-in, the filter form, queue, panel, map, live updates, search
 // and keyboard wired together.
 
+import * as analysis from "./analysis.js";
 import * as api from "./api.js";
 import { el } from "./esc.js";
 import * as filter from "./filter.js";
@@ -130,7 +131,7 @@ async function start() {
   panel.init({ onChanged: caseChanged });
   search.init(mapview.map, (id) => panel.open(id));
   keyboard.init();
-  mapview.map.on("click", (e) => owner.show(mapview.map, e.latlng));
+  mapview.map.on("click", (e) => owner.show(mapview.map, e.latlng, analysis.describe));
   mapview.map.on("moveend", () => { if (filter.get().in_view && api.signedIn()) { queue.reload(); } });
   form.addEventListener("change", () => {
     formToFilter();

@@ -3,7 +3,9 @@
 // clustered markers by stage at street zoom, fetched for the view with the queue's filter;
 // legend, layer control and the choropleth switch.
 
+import * as analysis from "./analysis.js";
 import { getJson, signedIn } from "./api.js";
+import { chorColour, choropleth } from "./choropleth.js";
 import { el, esc } from "./esc.js";
 import { fromMap, latLngOf, toMap, useGcj } from "./gcj.js";
 import * as filter from "./filter.js";
@@ -41,7 +43,6 @@ let markers = null;
 let counts = null;
 let countsAsked = 0; // the latest counts request: older answers are dropped
 let countsWanted = true; // the layer control's counts switch
-let chor = { metric: "", stats: new Map() };
 
 function square(colour) {
   return L.divIcon({
@@ -59,20 +60,6 @@ function dot(colour, ring) {
   });
 }
 
-function chorColour(code) {
-  const s = chor.stats.get(code);
-  if (!chor.metric || !s) {
-    return null;
-  }
-  const v = chor.metric === "on_time_rate" ? s.on_time_rate : s[chor.metric];
-  if (v === null || v === undefined) {
-    return null;
-  }
-  const max = chor.metric === "on_time_rate" ? 1 : chor.max || 1;
-  const k = Math.min(1, v / max);
-  const shade = chor.metric === "on_time_rate" ? 1 - k : k;
-  return `rgb(${255},${Math.round(240 - 200 * shade)},${Math.round(220 - 200 * shade)})`;
-}
 
 function boundary(id, first, labelZ, colour, weight) {
   return new TiledLayer(map, id, {
@@ -170,13 +157,15 @@ export function init(onOpenCase, config = null) {
     popup: (f) => `${esc(f.properties.name)} · ${esc(f.properties.status)}`,
   });
   tiled.stations = pointLayer("stations", (p) => STATION[p.kind] ?? "#455a64", t("stations_l"), square);
+  Object.assign(tiled, analysis.create(map, Object.keys(STATION)));
   counts = countLayer();
   markers = L.markerClusterGroup({ disableClusteringAtZoom: 18, showCoverageOnHover: false });
   markers.on("click", (e) => onOpenCase(e.layer.options.caseId));
   const overlays = {};
-  for (const id of ["districts", "towns", "villages", "grids", "units", "hotspots", "parcels", "stations"]) {
+  const off = ["parcels", "hotspots", ...analysis.HOTSPOT_IDS, "coverage"]; // until turned on
+  for (const id of ["districts", "towns", "villages", "grids", "units", ...off, "stations"]) {
     overlays[t(id === "stations" ? "stations_l" : id)] = tiled[id].group;
-    if (!["parcels", "hotspots"].includes(id)) {
+    if (!off.includes(id)) {
       tiled[id].group.addTo(map);
     }
   }
@@ -218,15 +207,16 @@ function legend() {
       i.style.background = colour;
       div.append(i, t(`st_${kind}`), el("br"));
     }
+    div.append(...analysis.legend());
     const select = el("select", { "data-testid": "choropleth", "aria-label": t("choropleth") });
-    for (const [v, k] of [["", "chor_none"], ["reported", "chor_reported"], ["overdue", "chor_overdue"], ["on_time_rate", "chor_on_time"]]) {
+    for (const [v, k] of [["", "chor_none"], ["reported", "chor_reported"], ["overdue", "chor_overdue"], ["on_time_rate", "chor_on_time"], ["score", "chor_score"]]) {
       select.append(el("option", { value: v }, `${t("choropleth")}: ${t(k)}`));
     }
-    const days = el("select", { "aria-label": "period" });
+    const days = el("select", { "data-testid": "choropleth-period", "aria-label": "period" });
     for (const n of [7, 30, 90, 365]) {
       days.append(el("option", { value: n }, t("period_days", { n })));
     }
-    const apply = () => choropleth(select.value, Number(days.value));
+    const apply = () => choropleth(select.value, Number(days.value), () => tiled.grids.restyle());
     select.addEventListener("change", apply);
     days.addEventListener("change", apply);
     div.append(select, days);
@@ -236,20 +226,6 @@ function legend() {
   control.addTo(map);
 }
 
-export async function choropleth(metric, days) {
-  chor = { metric, stats: new Map(), max: 1 };
-  if (metric) {
-    const since = new Date(Date.now() - days * 86400000).toISOString();
-    const res = await getJson(`/api/v1/cases/stats?level=grid&since=${encodeURIComponent(since)}`);
-    for (const a of res.data?.areas ?? []) {
-      const rate = a.on_time_rate ?? (a.closed ? a.closed_on_time / a.closed : null);
-      chor.stats.set(a.code, { ...a, on_time_rate: rate });
-      chor.max = Math.max(chor.max, a[metric] ?? 0);
-    }
-  }
-  tiled.grids.restyle();
-  document.body.dataset.choropleth = metric;
-}
 
 // Cases for the view: counts per grid when public or zoomed out, else each case (filtered).
 export async function refreshCases() {

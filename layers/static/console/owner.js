@@ -17,7 +17,8 @@ async function draw(map, collection, code, style) {
   }
 }
 
-export async function show(map, latlng) {
+// `extra(gridCode)`: more [label, text] rows for the owning grid (the analysis layers shown).
+export async function show(map, latlng, extra = () => []) {
   const [x, y] = fromMap(latlng.lng, latlng.lat);
   const lon = x.toFixed(6);
   const lat = y.toFixed(6);
@@ -40,6 +41,11 @@ export async function show(map, latlng) {
     const tr = el("tr", { "data-level": level });
     const lead = part.leader ? ` · ${t("leader")} ${part.leader.name ?? ""} ${part.leader.phone ?? ""}` : "";
     tr.append(el("th", {}, t(level)), el("td", {}, `${part.name} (${part.code})${lead}`));
+    tbl.append(tr);
+  }
+  for (const [label, text] of extra(o.grid.code)) {
+    const tr = el("tr", { "data-level": "analysis" });
+    tr.append(el("th", {}, label), el("td", {}, text));
     tbl.append(tr);
   }
   panel.replaceChildren(el("h4", {}, `${t("owner")} ${lon}, ${lat}`), tbl);

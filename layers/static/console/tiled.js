@@ -106,7 +106,7 @@ export class TiledLayer {
       byStyle.get(k).polygons.push(...polygons);
     }
     for (const { style, polygons } of byStyle.values()) {
-      if (polygons.length) {
+      if (polygons.length && (style.stroke !== false || style.fill)) { // else nothing to draw
         const shape = L.polygon(polygons, { ...style, interactive: false });
         this.shapes.push(shape);
         this.group.addLayer(shape);
