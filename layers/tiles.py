@@ -23,7 +23,7 @@ import morecantile
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis.access.policy import OWN_GRID, row_scope, scope_sql, visible_fields
+from gis.access.policy import OWN_GRID, figure_limits, row_scope, scope_sql, visible_fields
 from gis.access.roles import PUBLIC, Actor
 from gis.cases.lifecycle import OPEN
 from gis.errors import Forbidden, NotAuthenticated, TileOutOfRange
@@ -102,27 +102,37 @@ def _features_sql(layer: Layer, actor: Actor, geom_sql: str) -> tuple[str, dict[
     return sql, binds
 
 
-def aggregate_sql(geom_sql: str, villages: bool) -> str:
-    """Cases as counts per current grid (or per village), drawn at its label point."""
+def min_count(layer: Layer, actor: Actor) -> int | None:
+    """The smallest count the actor may see of this layer's aggregates (policy.figure_limits:
+    the public's k); None: every count."""
+    limits = figure_limits(layer, actor)
+    return int(limits[1]) if limits is not None else None
+
+
+def aggregate_sql(geom_sql: str, villages: bool, k: int | None = None) -> str:
+    """Cases as counts per current grid (or per village), drawn at its label point; with `k`,
+    each count from 1 to k-1 is withheld (NULL), as the public's figures are."""
     open_list = ", ".join(f"'{s}'" for s in OPEN)  # the lifecycle's constants
-    sums = (
-        "sum(c.n)::bigint AS cases, "
-        f"coalesce(sum(c.n) FILTER (WHERE c.status IN ({open_list})), 0)::bigint AS open"
-    )
+    n, o = "sum(c.n)", f"coalesce(sum(c.n) FILTER (WHERE c.status IN ({open_list})), 0)"
+    if k is not None:
+        k = int(k)  # a setting, written into the statement as a number
+        n = f"CASE WHEN {n} >= {k} THEN {n} END"
+        o = f"CASE WHEN {o} = 0 OR {o} >= {k} THEN {o} END"
+    sums = f"({n})::bigint AS cases, ({o})::bigint AS open, sum(c.n) AS total"
     if villages:  # from village_case_counts (kept by triggers): a few rows per village
         return (
             f"SELECT {geom_sql} AS geom, r.code AS village_code, s.cases, s.open "
             "FROM regions r CROSS JOIN b CROSS JOIN LATERAL ("
             f"  SELECT {sums} FROM village_case_counts c WHERE c.village_code = r.code) s "
             "WHERE r.level = 'village' AND r.geom && b.e4326 AND r.label_point && b.e4326 "
-            "AND s.cases > 0"
+            "AND s.total > 0"
         )
     return (
         f"SELECT {geom_sql} AS geom, g.code AS grid_code, s.cases, s.open "
         "FROM grids g CROSS JOIN b CROSS JOIN LATERAL ("
         f"  SELECT {sums} FROM grid_case_counts c WHERE c.grid_id = g.id) s "
         "WHERE g.valid_to IS NULL AND g.geom && b.e4326 AND g.label_point && b.e4326 "
-        "AND s.cases > 0"
+        "AND s.total > 0"
     )
 
 
@@ -178,7 +188,7 @@ def mvt(conn: Connection, layer: Layer, tile: Tile, actor: Actor = PUBLIC) -> by
         villages = _by_village(layer, tile)
         point = "r.label_point" if villages else "g.label_point"
         geom = mvt_geom.format(g=point, e=EXTENT, buf=BUFFER)
-        inner = aggregate_sql(geom, villages)
+        inner = aggregate_sql(geom, villages, min_count(layer, actor))
     elif not _readable(layer, actor):
         return b""
     else:
@@ -204,7 +214,8 @@ def geojson(
     if aggregated(layer, tile, actor):
         villages = _by_village(layer, tile)
         key = "village_code" if villages else "grid_code"
-        inner = aggregate_sql("r.label_point" if villages else "g.label_point", villages)
+        point = "r.label_point" if villages else "g.label_point"
+        inner = aggregate_sql(point, villages, min_count(layer, actor))
         props = f"json_build_object('{key}', q.{key}, 'cases', q.cases, 'open', q.open)"
         fid = f"q.{key}"
     elif not _readable(layer, actor):

@@ -84,15 +84,16 @@ def combined(
 
 
 def view_counts(
-    conn: Connection, bbox: tuple[float, float, float, float], zoom: int
+    conn: Connection, bbox: tuple[float, float, float, float], zoom: int, actor: Actor = PUBLIC
 ) -> dict[str, Any]:
     """The case counts the map draws for a view at `zoom`, as the case tiles would: per
     village below the cases layer's village zoom, else per grid, at the area's label point
-    (no case details: what the public may see too)."""
+    (no case details). The public's counts from 1 to k-1 are null, and `min_count` says k."""
     layer = get_layer("cases")
+    k = tiles.min_count(layer, actor)
     features: list[dict[str, Any]] = []
     if zoom < layer.min_zoom:
-        return {"type": "FeatureCollection", "features": features}
+        return {"type": "FeatureCollection", "min_count": k, "features": features}
     w, s, e, n = bbox
     span = MAX_VIEW_TILES * 360.0 / 2**zoom
     if e - w > span or n - s > span:
@@ -107,7 +108,7 @@ def view_counts(
     sql = (
         "WITH b AS (SELECT ST_MakeEnvelope(:w, :s, :e, :n, 4326) AS e4326) "  # noqa: S608
         f"SELECT ST_X(q.geom) AS x, ST_Y(q.geom) AS y, q.{key} AS code, q.cases, q.open "
-        f"FROM ({tiles.aggregate_sql(point, villages)}) q"
+        f"FROM ({tiles.aggregate_sql(point, villages, k)}) q"
     )
     for r in conn.execute(sa.text(sql), {"w": w, "s": s, "e": e, "n": n}).mappings():
         features.append(
@@ -118,4 +119,4 @@ def view_counts(
                 "properties": {key: r["code"], "cases": r["cases"], "open": r["open"]},
             }
         )
-    return {"type": "FeatureCollection", "features": features}
+    return {"type": "FeatureCollection", "min_count": k, "features": features}

@@ -10,6 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from gis.store.settings import get_settings
+from tests.conftest import bearer
 from tests.helpers import ServerProcess
 from tests.test_cases import INSIDE
 
@@ -107,17 +109,28 @@ def test_combined_tiles_are_kept_under_the_plan_version(
     assert stale.headers["etag"] != kept.headers["etag"]
 
 
-@pytest.mark.parametrize(("zoom", "level"), [(13, "grid"), (11, "village")])
+@pytest.mark.parametrize(
+    ("zoom", "level", "role"),
+    [(13, "grid", None), (11, "village", None), (13, "grid", "dispatcher")],
+)
 def test_a_views_case_counts(
-    demo_server: ServerProcess, demo_ro: Engine, zoom: int, level: str
+    demo_server: ServerProcess,
+    demo_ro: Engine,
+    tokens: dict[str, str],
+    zoom: int,
+    level: str,
+    role: str | None,
 ) -> None:
     w, s, e, n = INSIDE[0] - 0.05, INSIDE[1] - 0.04, INSIDE[0] + 0.05, INSIDE[1] + 0.04
     r = httpx.get(
         demo_server.base + "/api/v1/cases/counts.geojson",
         params={"bbox": f"{w},{s},{e},{n}", "zoom": zoom},
+        headers=bearer(tokens[role]) if role else {},
         timeout=30,
-    )  # the public: counts, no case details
+    )  # counts, no case details; the public's from 1 to k-1 withheld (null)
     assert r.status_code == 200, r.text
+    k = None if role else get_settings().public_min_count
+    assert r.json()["min_count"] == k
     feats = r.json()["features"]
     got = {f["properties"][f"{level}_code"]: f["properties"]["cases"] for f in feats}
     assert all(set(f["properties"]) == {f"{level}_code", "cases", "open"} for f in feats)
@@ -138,6 +151,9 @@ def test_a_views_case_counts(
                 {"w": w, "s": s, "e": e, "n": n},
             ).all()
         )
+    if k is not None:
+        assert any(c < k for c in want.values()) and any(c >= k for c in want.values())
+        want = {code: (c if c >= k else None) for code, c in want.items()}
     assert got == want and want
 
 

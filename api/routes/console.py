@@ -55,6 +55,7 @@ async def config(engine: EngineDep) -> Any:
 async def view_counts(
     request: Request,
     engine: EngineDep,
+    actor: ActorDep,
     bbox: str = Query(..., description="the view: west,south,east,north (EPSG:4326)"),
     zoom: int = Query(..., ge=0, le=22, description="the map's zoom (picks grids or villages)"),
 ) -> Response:
@@ -62,7 +63,9 @@ async def view_counts(
 
     def body() -> bytes:
         with engine.connect() as conn:
-            return json.dumps(tileset.view_counts(conn, box, zoom), separators=(",", ":")).encode()
+            return json.dumps(
+                tileset.view_counts(conn, box, zoom, actor), separators=(",", ":")
+            ).encode()
 
     raw = await run_in_threadpool(body)
     payload, coding = compressed(request, None, raw)

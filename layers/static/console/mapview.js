@@ -90,21 +90,27 @@ function countLayer() {
   return L.markerClusterGroup({
     showCoverageOnHover: false,
     iconCreateFunction: (c) => {
-      const n = c.getAllChildMarkers().reduce((sum, m) => sum + (m.options.n || 0), 0);
-      return L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(n) });
+      const children = c.getAllChildMarkers();
+      const n = children.reduce((sum, m) => sum + (m.options.n || 0), 0);
+      const more = children.some((m) => m.options.n === null) ? "+" : ""; // and some withheld
+      return L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(`${n}${more}`) });
     },
   });
 }
 
-function countMarker(f) {
+// A count marker: the open cases (else all); null when the public may not see so few
+// (1 to k-1, `min_count` k): shown as "<k".
+function countMarker(f, k) {
   const p = f.properties;
-  const n = p.open ?? p.cases ?? 0;
-  if (!n) {
+  const n = p.open ?? null;
+  if (n === 0 || (n === null && !k)) {
     return null; // no open case here: nothing to read
   }
-  const m = L.marker(latLngOf(f.geometry.coordinates), { n, icon: L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(n) }) });
+  const few = `<${k}`;
+  const text = n === null ? few : String(n);
+  const m = L.marker(latLngOf(f.geometry.coordinates), { n, icon: L.divIcon({ className: "count-icon", iconSize: [30, 30], html: esc(text) }) });
   const area = p.grid_code ? t("grid") : t("village");
-  return m.bindPopup(() => `${esc(area)} ${esc(p.grid_code ?? p.village_code)}: ${esc(p.cases)} / ${esc(p.open)}`);
+  return m.bindPopup(() => `${esc(area)} ${esc(p.grid_code ?? p.village_code)}: ${esc(p.cases ?? few)} / ${esc(p.open ?? few)}`);
 }
 
 async function refreshCounts() {
@@ -120,7 +126,7 @@ async function refreshCounts() {
   if (asked !== countsAsked || !res.ok) {
     return;
   }
-  const drawn = res.data.features.map(countMarker).filter(Boolean);
+  const drawn = res.data.features.map((f) => countMarker(f, res.data.min_count)).filter(Boolean);
   counts.clearLayers();
   counts.addLayers(drawn);
   document.body.dataset.cases = String(res.data.features.length);
