@@ -76,39 +76,39 @@ def draw(cases: pd.DataFrame, seed: int, now: datetime) -> tuple[pd.DataFrame, p
     pace_of = dict(zip(grids.tolist(), rng.lognormal(0.0, PACE_SIGMA, len(grids)), strict=True))
     u = rng.random((len(cases), _DRAWS))
     cutover = now - timedelta(days=CUTOVER_DAYS)
+    ids = cases["id"].to_numpy(np.int64).tolist()
+    statuses = cases["status"].astype(str).tolist()
+    reports: list[datetime] = [t.to_pydatetime() for t in cases["reported_at"]]
+    rhs = cases["respond_hours"].to_numpy(float).tolist()
+    chs = cases["close_hours"].to_numpy(float).tolist()
+    paces = [pace_of.get(int(g), 1.0) if pd.notna(g) else 1.0 for g in cases["grid_id"]]
     hist: list[tuple[object, ...]] = []
     times: list[tuple[object, ...]] = []
-    for i, c in enumerate(cases.itertuples(index=False)):
-        reported = c.reported_at.to_pydatetime()
+    for i, cid in enumerate(ids):
+        reported, rh, ch = reports[i], rhs[i], chs[i]
         if reported < cutover:
             continue
         urgent = bool(u[i, 13] < URGENT)
-        pace = pace_of.get(c.grid_id, 1.0) if pd.notna(c.grid_id) else 1.0
-        pace *= 0.4 if urgent else 1.0  # hurried, and still late more often
+        pace = paces[i] * (0.4 if urgent else 1.0)  # hurried, and still late more often
         stall = 2 + 2 * u[i, 1] if u[i, 0] < STALL else 1.0
-        path = steps(c.status, bool(u[i, 2] < REWORK))
-        hours = np.cumsum(
-            [
-                _hours(a, u[i, 3 + k], c.respond_hours, c.close_hours, pace, stall)
-                for k, a in enumerate(path)
-            ]
-        )
+        path = steps(statuses[i], bool(u[i, 2] < REWORK))
+        hours = np.cumsum([_hours(a, u[i, 3 + k], rh, ch, pace, stall) for k, a in enumerate(path)])
         room = (now - reported).total_seconds() / 3600
         if len(hours) and hours[-1] > room:  # squeezed before the load's instant
             hours = hours * (room * (0.5 + 0.45 * u[i, 12]) / hours[-1])
         ats = [reported + timedelta(hours=float(h)) for h in hours]
         status = "reported"
-        hist.append((c.id, reported, *_actor("report"), "report", None, "reported"))
+        hist.append((cid, reported, *_actor("report"), "report", None, "reported"))
         for action, at in zip(path, ats, strict=True):
             to = ACTIONS[action].to
-            hist.append((c.id, at, *_actor(action), action, status, to))
+            hist.append((cid, at, *_actor(action), action, status, to))
             status = to
         starts = [at for a, at in zip(path, ats, strict=True) if a == "start"]
         closes = [at for a, at in zip(path, ats, strict=True) if a == "close"]
-        close_by = reported + timedelta(hours=c.close_hours / 4) if urgent else None
+        close_by = reported + timedelta(hours=ch / 4) if urgent else None
         times.append(
             (
-                c.id,
+                cid,
                 starts[0] if starts else None,
                 closes[-1] if closes else None,
                 close_by,
