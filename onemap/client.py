@@ -11,6 +11,8 @@ import geopandas as gpd
 import pandas as pd
 
 from gis.access.roles import ANALYST, Actor
+from gis.stats import coverage as cov
+from gis.stats.hotspots import PERMUTATIONS, SEED, Analysis
 from gis.stats.kpis import default_period, instant
 
 When = datetime | date | str | None
@@ -57,14 +59,80 @@ class OneMap(ABC):
         start, end = self._period(since, until)
         return _indexed(self._figures("ranking", by, start, end, bottom))
 
+    def hotspots(
+        self,
+        subject: str = "cases",
+        category: str | None = None,
+        since: When = None,
+        until: When = None,
+        permutations: int = PERMUTATIONS,
+        seed: int = SEED,
+    ) -> gpd.GeoDataFrame:
+        """Local Getis-Ord Gi* and local Moran's I of `subject` ("cases" or "waterlogging"
+        spots) per km² of each current grid, indexed by grid code, with the grid's geometry:
+        n, area_km2, rate, neighbours, gi_z, gi_p, gi_class, moran_i, moran_p, moran_class
+        (gis/stats/hotspots.py says how). Cases may be of one `category` and reported in
+        [since, until) (default: all of them)."""
+        a = Analysis(
+            subject, category, instant(since, "since"), instant(until, "until"), permutations, seed
+        )
+        return self._with_areas(_typed(self._hotspots(a), HOTSPOT_TYPES), "grids")
+
+    def coverage(
+        self,
+        kind: str | None = None,
+        radius: int | None = None,
+        level: str = "grid",
+        uncovered: bool = False,
+    ) -> gpd.GeoDataFrame:
+        """Service coverage (15-minute life circle) of each current grid or unit (`level`) by
+        each station `kind` (or one), indexed by the area's code, with its geometry: `method`
+        (straight-line or network), nearest_m, and the shares of area and units within 300,
+        500 and 1,000 m; with a `radius`, share_area, share_units and `within` for it;
+        `uncovered`: only the areas with no station of the kind within the radius."""
+        cov.check(kind, radius, level)
+        rows = self._coverage(kind, radius, level, uncovered)
+        types: dict[str, Any] = {c: "float" for c in cov.columns(radius)[4:] if c != "within"}
+        frame = _typed(rows, types)
+        return self._with_areas(frame, f"{level}s")
+
+    def _with_areas(self, frame: pd.DataFrame, layer: str) -> gpd.GeoDataFrame:
+        """`frame` (indexed by area code) with its areas' geometry, in EPSG:4326."""
+        areas = self.read_layer(layer)[["code", "geometry"]].set_index("code")
+        return gpd.GeoDataFrame(frame.join(areas), geometry="geometry", crs="EPSG:4326")
+
     @abstractmethod
     def _figures(
         self, what: str, by: str, since: datetime, until: datetime, bottom: int | None
     ) -> list[dict[str, Any]]: ...
 
+    @abstractmethod
+    def _hotspots(self, a: Analysis) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _coverage(
+        self, kind: str | None, radius: int | None, level: str, uncovered: bool
+    ) -> list[dict[str, Any]]: ...
+
     @staticmethod
     def _period(since: When, until: When) -> tuple[datetime, datetime]:
         return default_period(instant(since, "since"), instant(until, "until"))
+
+
+HOTSPOT_TYPES: dict[str, Any] = {
+    "n": "Int64",
+    "neighbours": "int64",
+    **{c: "float" for c in ("area_km2", "rate", "gi_z", "gi_p", "moran_i", "moran_p")},
+}
+
+
+def _typed(rows: list[dict[str, Any]], types: dict[str, Any]) -> pd.DataFrame:
+    """Rows indexed by code, with one dtype per numeric column (None as NaN or NA)."""
+    frame = _indexed(rows)
+    for col, kind in types.items():
+        if col in frame:
+            frame[col] = pd.to_numeric(frame[col]).astype(kind)
+    return frame
 
 
 def _indexed(rows: list[dict[str, Any]]) -> pd.DataFrame:

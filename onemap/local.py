@@ -21,6 +21,8 @@ from gis.owners.cache import owner_index
 from gis.owners.model import DEFAULT_TOLERANCE_M
 from gis.owners.pointcheck import cached_extent, check_points
 from gis.registry.layers import get_layer
+from gis.stats import coverage as cov
+from gis.stats import hotspots as hs
 from gis.stats import kpis as kpi
 from gis.store.db import database_url, engine_for
 from layers import features
@@ -106,3 +108,14 @@ class LocalOneMap(OneMap):
             if what == "kpis":
                 return kpi.kpis(conn, by, since, until, self.actor)
             return kpi.ranking(conn, by, since, until, self.actor, bottom)
+
+    def _hotspots(self, a: hs.Analysis) -> list[dict[str, Any]]:
+        hs.check_period(a, self.actor)
+        with self.engine.connect() as conn:
+            return hs.records(hs.for_actor(hs.analyse(conn, a), a, self.actor))
+
+    def _coverage(
+        self, kind: str | None, radius: int | None, level: str, uncovered: bool
+    ) -> list[dict[str, Any]]:
+        with self.engine.begin() as conn:  # a stale table is refreshed first
+            return cov.table(conn, kind, radius, level, uncovered)

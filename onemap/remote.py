@@ -26,6 +26,7 @@ from gis.errors import (
 )
 from gis.owners.model import DEFAULT_TOLERANCE_M
 from gis.registry.layers import get_layer
+from gis.stats.hotspots import Analysis
 from layers.features import MAX_LIMIT
 from onemap.client import OneMap, When
 from onemap.frames import OWNER_COLUMNS, bbox_text, check_where, points_of, typed, with_owners
@@ -125,6 +126,28 @@ class RemoteOneMap(OneMap):
             params["bottom"] = bottom
         areas = self._json("GET", f"/api/v1/stats/{what}", params=params)["areas"]
         return list(areas.values()) if isinstance(areas, dict) else list(areas)
+
+    def _hotspots(self, a: Analysis) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {
+            "subject": a.subject,
+            "permutations": a.permutations,
+            "seed": a.seed,
+        }
+        for name in ("category", "since", "until"):
+            value = getattr(a, name)
+            if value is not None:
+                params[name] = value.isoformat() if isinstance(value, datetime) else value
+        return list(self._json("GET", "/api/v1/hotspots", params=params)["grids"])
+
+    def _coverage(
+        self, kind: str | None, radius: int | None, level: str, uncovered: bool
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"level": level, "uncovered": str(uncovered).lower()}
+        if kind is not None:
+            params["kind"] = kind
+        if radius is not None:
+            params["radius"] = radius
+        return list(self._json("GET", "/api/v1/coverage", params=params)["areas"])
 
 
 def _owner_row(r: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,10 +6,8 @@ fronts, the files and the access policy."""
 from __future__ import annotations
 
 import io
-import random
 import statistics
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -21,11 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from gis.access.roles import ANALYST, GRID_WORKER, PUBLIC, Actor
-from gis.access.users import add_user
 from gis.errors import InvalidInput
 from gis.stats import kpis
 from gis.stats.kpi_config import parse_config
-from tests.conftest import Server, _copy, bearer
+from tests.conftest import bearer
 from tests.helpers import ServerProcess, run_cli
 
 CN = timezone(timedelta(hours=8))
@@ -39,73 +36,6 @@ LEVELS = ("grid", "unit", "village", "town", "district")
 OPEN = ("reported", "registered", "dispatched", "in_progress", "responded")
 ORDER = ("reported", "registered", "dispatched", "in_progress", "responded", "closed", "evaluated")
 WEIGHTS = {"cot": 0.5, "cr": 0.3, "rf": 0.1, "hot": 0.1}
-
-
-def _simulate(conn: sa.Connection) -> None:
-    """History rows and stage times for the demo's cases, as the lifecycle would have written
-    them (one in ten left as imported: no history, no times; a few with a tight close_by)."""
-    rng = random.Random(20261101)
-    rows = conn.execute(
-        sa.text(
-            "SELECT c.id, c.status, c.reported_at, cc.respond_hours, cc.close_hours FROM cases c "
-            "JOIN case_categories cc ON cc.code = c.category ORDER BY c.id"
-        )
-    ).all()
-    hist: dict[str, list[Any]] = defaultdict(list)
-    times: dict[str, list[Any]] = defaultdict(list)
-    for cid, status, reported, rh, ch in rows:
-        if rng.random() < 0.1:
-            continue
-        t = reported
-
-        def step(action: str, frm: str, to: str, hours: float, cid: int = cid) -> None:
-            nonlocal t
-            t = t + timedelta(hours=hours)
-            for k, v in zip(("c", "at", "a", "f", "t"), (cid, t, action, frm, to), strict=True):
-                hist[k].append(v)
-
-        responded = closed = None
-        close_by = reported + timedelta(hours=1) if rng.random() < 0.05 else None
-        if status == "cancelled":
-            step("cancel", "reported", "cancelled", 0.5)
-        k = ORDER.index(status) if status in ORDER else -1
-        if k >= 1:
-            step("register", "reported", "registered", 0.2)
-        if k >= 2:
-            step("dispatch", "registered", "dispatched", 0.3)
-        if k >= 3:
-            step("start", "dispatched", "in_progress", rh * rng.uniform(0.2, 1.6))
-            responded = t
-        if k >= 4:
-            step("respond", "in_progress", "responded", ch * rng.uniform(0.05, 0.9))
-            if rng.random() < 0.15:
-                step("rework", "responded", "dispatched", 0.5)
-                step("start", "dispatched", "in_progress", 1)
-                step("respond", "in_progress", "responded", ch * rng.uniform(0.05, 0.6))
-        if k >= 5:
-            step("close", "responded", "closed", rng.uniform(0.5, ch * 0.4))
-            closed = t
-        if k >= 6:
-            step("evaluate", "closed", "evaluated", 24)
-        for key, v in (("id", cid), ("r", responded), ("cl", closed), ("cb", close_by)):
-            times[key].append(v)
-    conn.execute(
-        sa.text(
-            "INSERT INTO case_history (case_id, at, actor, actor_role, action, from_status, "
-            "to_status) SELECT c, at, 'sim', 'dispatcher', a, f, t FROM unnest("
-            "CAST(:c AS bigint[]), CAST(:at AS timestamptz[]), CAST(:a AS text[]), "
-            "CAST(:f AS text[]), CAST(:t AS text[])) AS h(c, at, a, f, t)"
-        ),
-        dict(hist),
-    )
-    conn.execute(
-        sa.text(
-            "UPDATE cases c SET responded_at = v.r, closed_at = v.cl, close_by = v.cb FROM unnest("
-            "CAST(:id AS bigint[]), CAST(:r AS timestamptz[]), CAST(:cl AS timestamptz[]), "
-            "CAST(:cb AS timestamptz[])) AS v(id, r, cl, cb) WHERE c.id = v.id"
-        ),
-        dict(times),
-    )
 
 
 @dataclass
@@ -122,23 +52,17 @@ class City:
 
 
 @pytest.fixture(scope="module")
-def city(server: Server, demo_template: str) -> Iterator[City]:
-    for engine in _copy(server, demo_template):
-        with engine.begin() as conn:
-            _simulate(conn)
-            grid = conn.execute(
-                sa.text(
-                    "SELECT g.code FROM cases c JOIN grids g ON g.id = c.grid_id "
-                    "GROUP BY g.code ORDER BY count(*) DESC, g.code LIMIT 1"
-                )
-            ).scalar_one()
-            tokens = {r: add_user(conn, f"k-{r}", r) for r in ("analyst", "dispatcher")}
-            tokens["grid_worker"] = add_user(conn, "k-worker", "grid_worker", grid)
-        srv = ServerProcess(engine.url.render_as_string(hide_password=False))
-        try:
-            yield City(engine, srv, tokens, grid, _raw_cases(engine), _areas(engine))
-        finally:
-            srv.stop()
+def city(demo_ro: Engine, demo_server: ServerProcess, tokens: dict[str, str]) -> City:
+    """The demo city as loaded (its cases walked through the lifecycle by gis/demo/history.py),
+    read only, with the session's server and tokens."""
+    return City(
+        demo_ro,
+        demo_server,
+        tokens,
+        tokens["worker_grid"],
+        _raw_cases(demo_ro),
+        _areas(demo_ro),
+    )
 
 
 def _raw_cases(engine: Engine) -> list[dict[str, Any]]:
@@ -194,15 +118,21 @@ def _div(a: int, b: int) -> float | None:
 
 
 def oracle(
-    city: City, level: str, since: datetime, until: datetime, now: datetime
+    cases: list[dict[str, Any]],
+    areas: dict[str, set[str]],
+    level: str,
+    since: datetime,
+    until: datetime,
+    now: datetime,
 ) -> dict[str, dict[str, Any]]:
-    """Every figure per area, in Python, from the cases' rows and their history."""
+    """Every figure per area, in Python, from the cases' rows and their history
+    (`cases` and `areas` as _raw_cases and _areas read them)."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for c in city.cases:
+    for c in cases:
         if c["grid"] and c.get(level) and since <= c["reported_at"] < until:
             groups[c[level]].append(c)
     out = {}
-    for code in city.areas[level] | set(groups):
+    for code in areas[level] | set(groups):
         n: dict[str, Any] = defaultdict(int)
         to_respond, to_close = [], []
         for c in groups.get(code, []):
@@ -300,7 +230,7 @@ def test_every_figure_agrees_with_the_history(city: City, period: str, level: st
     now = _now(city)
     with city.engine.connect() as conn:
         got = {r["code"]: r for r in kpis.kpis(conn, level, since, until, Actor("a", ANALYST))}
-    want = oracle(city, level, since, until, now)
+    want = oracle(city.cases, city.areas, level, since, until, now)
     assert set(got) == set(want)
     for code, row in want.items():
         _same(got[code], row, f"{level} {code}")
@@ -314,7 +244,7 @@ def test_every_figure_agrees_with_the_history(city: City, period: str, level: st
 
 def test_ranking_bottom_five_is_the_oracles_order(city: City) -> None:
     since, until = PERIODS["year"]
-    want = oracle(city, "grid", since, until, _now(city))
+    want = oracle(city.cases, city.areas, "grid", since, until, _now(city))
     scored = sorted(
         ((r["score"], code) for code, r in want.items() if r["score"] is not None),
         key=lambda p: (-p[0], p[1]),
@@ -339,7 +269,7 @@ def test_http_json_csv_and_excel(city: City, tmp_path: Any) -> None:
     params = {"by": "village", "since": since.isoformat(), "until": until.isoformat()}
     h = bearer(city.tokens["analyst"])
     doc = httpx.get(city.url("/api/v1/stats/kpis"), params=params, headers=h).json()
-    want = oracle(city, "village", since, until, _now(city))
+    want = oracle(city.cases, city.areas, "village", since, until, _now(city))
     assert set(doc["areas"]) == set(want)  # keyed by area code, for a choropleth
     for code, row in want.items():
         _same(doc["areas"][code], row, code)
@@ -364,7 +294,7 @@ def test_http_json_csv_and_excel(city: City, tmp_path: Any) -> None:
     ws = openpyxl.load_workbook(out).active
     assert ws is not None
     got = [r[0] for r in list(ws.iter_rows(values_only=True))[1:]]
-    town = oracle(city, "town", since, until, _now(city))
+    town = oracle(city.cases, city.areas, "town", since, until, _now(city))
     order = sorted(
         (c for c in town if town[c]["score"] is not None), key=lambda c: (-town[c]["score"], c)
     )
@@ -377,7 +307,7 @@ def test_grid_worker_sees_their_grid_only(city: City) -> None:
     mine = httpx.get(
         city.url("/api/v1/stats/kpis"), params=params, headers=bearer(city.tokens["grid_worker"])
     ).json()["areas"]
-    want = oracle(city, "grid", since, until, _now(city))
+    want = oracle(city.cases, city.areas, "grid", since, until, _now(city))
     assert list(mine) == [city.worker_grid]
     _same(mine[city.worker_grid], want[city.worker_grid], "worker")
     up = httpx.get(
@@ -395,7 +325,7 @@ def test_the_public_sees_counts_with_small_ones_withheld(city: City) -> None:
     since, until = PERIODS["year"]
     params = {"by": "village", "since": since.isoformat(), "until": until.isoformat()}
     public = httpx.get(city.url("/api/v1/stats/kpis"), params=params).json()["areas"]
-    want = oracle(city, "village", since, until, _now(city))
+    want = oracle(city.cases, city.areas, "village", since, until, _now(city))
     for code, row in want.items():
         got = public[code]
         assert got["median_hours_to_respond"] is None and got["median_hours_to_close"] is None

@@ -1,5 +1,7 @@
-"""The analyst notebooks run top to bottom against a real server (nbclient, a real kernel),
-and what they print is checked against direct SQL on the same database."""
+"""The analyst notebooks run top to bottom against a real server and store (nbclient, a real
+kernel), and what they print is checked against direct SQL on the same database or a
+computation written here (never the function the notebook calls); notebooks are kept in git
+without outputs."""
 
 from __future__ import annotations
 
@@ -14,45 +16,44 @@ from nbclient import NotebookClient
 from sqlalchemy.engine import Connection, Engine
 
 from tests.helpers import ServerProcess
+from tests.notebook_oracles import (
+    _number,
+    _scalar,
+    _table,
+    check_coverage,
+    check_hotspots,
+    check_performance,
+    check_quickstart,
+)
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 OPEN = "('reported', 'registered', 'dispatched', 'in_progress', 'responded')"
 
 
 def _outputs(nb: nbformat.NotebookNode) -> list[str]:
-    """Each code cell's printed and displayed text, in order."""
+    """Each code cell's printed and displayed text, in order (a stream may arrive in pieces
+    that split a line: they are joined as they came)."""
     out = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         text = []
         for o in cell.get("outputs", []):
-            text.append(o.get("text", ""))
-            text.append(str(o.get("data", {}).get("text/plain", "")))
-        out.append("\n".join(text))
+            if o.get("output_type") == "stream":
+                text.append(o.get("text", ""))
+            else:
+                text.append("\n" + str(o.get("data", {}).get("text/plain", "")) + "\n")
+        out.append("".join(text))
     return out
 
 
-def _number(text: str) -> float:
-    return float(text.replace(",", ""))
-
-
-def _table(text: str, row: str) -> dict[str, list[str]]:
-    """The rows of a printed DataFrame whose index matches `row`: index -> cells."""
-    found = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if parts and re.fullmatch(row, parts[0]):
-            found[parts[0]] = parts[1:]
-    return found
-
-
-def _scalar(conn: Connection, sql: str) -> float:
-    return float(conn.execute(sa.text(sql)).scalar_one())
-
-
-def check_layers(cells: list[str], conn: Connection) -> None:
+def check_layers(cells: list[str], engine: Engine, out: Path) -> None:
     """layers.ipynb: grids per village and area, open cases, dispatched cases by category."""
+    with engine.connect() as conn:
+        _check_layers(cells, conn)
+
+
+def _check_layers(cells: list[str], conn: Connection) -> None:
     text = "\n".join(cells)
     m = re.search(r"([\d,]+) grids in ([\d,]+) villages; ([\d,.]+) km² in all", text)
     assert m, text[:2000]
@@ -106,20 +107,36 @@ def check_layers(cells: list[str], conn: Connection) -> None:
     assert m and _number(m[1]) == sum(by_category.values()) > 0
     shown = _table(cells[3], r"[a-z_]+")
     assert {k: int(v[0]) for k, v in shown.items() if k in by_category} == by_category
-    phones = conn.execute(
-        sa.text(
-            "SELECT reporter_phone FROM cases WHERE reporter_phone IS NOT NULL "
-            "UNION SELECT leader_phone FROM grids WHERE leader_phone IS NOT NULL"
-        )
-    ).scalars()
-    assert not [p for p in phones if p in text]  # no reporter's or leader's phone shown
 
 
-ORACLES: dict[str, Callable[[list[str], Connection], None]] = {"layers.ipynb": check_layers}
+ORACLES: dict[str, Callable[[list[str], Engine, Path], None]] = {
+    "coverage.ipynb": check_coverage,
+    "hotspots.ipynb": check_hotspots,
+    "layers.ipynb": check_layers,
+    "performance.ipynb": check_performance,
+    "quickstart.ipynb": check_quickstart,
+}
 
 
 def test_every_notebook_has_an_oracle() -> None:
     assert [p.name for p in NOTEBOOKS] == sorted(ORACLES)
+    assert len(NOTEBOOKS) >= 5
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_outputs_are_stripped(path: Path) -> None:
+    """Notebooks are kept without outputs: no results, figures or data of a city in git."""
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    kept = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))
+    ]
+    assert not kept, (
+        f"{path.name} keeps the outputs of cells {kept}: strip them with "
+        f"`jupyter nbconvert --clear-output --inplace notebooks/{path.name}`"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -129,12 +146,25 @@ def test_notebook_runs_and_tells_the_truth(
     demo_ro: Engine,
     tokens: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("ONEMAP_URL", demo_server.base)
     monkeypatch.setenv("ONEMAP_TOKEN", tokens["analyst"])
+    monkeypatch.setenv("ONEMAP_DATABASE_URL", demo_ro.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("ONEMAP_OUT", str(tmp_path))
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()  # a cell that raises fails the test
+    cells = _outputs(nb)
+    ORACLES[path.name](cells, demo_ro, tmp_path)
     with demo_ro.connect() as conn:
-        ORACLES[path.name](_outputs(nb), conn)
+        phones = conn.execute(
+            sa.text(
+                "SELECT reporter_phone FROM cases WHERE reporter_phone IS NOT NULL "
+                "UNION SELECT leader_phone FROM grids WHERE leader_phone IS NOT NULL "
+                "UNION SELECT contact_phone FROM stations WHERE contact_phone IS NOT NULL"
+            )
+        ).scalars()
+        text = "\n".join(cells)
+        assert not [p for p in phones if p in text]  # no reporter's, leader's or contact's phone

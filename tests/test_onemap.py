@@ -176,6 +176,36 @@ def test_figures_local_and_remote(
     assert {"网格代码", "单元名称", "几何(WKT)"} <= set(next(sheet.iter_rows(values_only=True)))
 
 
+def test_hotspots_and_coverage_local_and_remote(
+    demo_ro: Engine, demo_server: ServerProcess, tokens: dict[str, str]
+) -> None:
+    local = onemap.connect(url_of(demo_ro), token=tokens["analyst"])
+    remote = onemap.connect(demo_server.base, token=tokens["analyst"])
+    for method, kw in (
+        ("hotspots", {"subject": "waterlogging", "permutations": 99}),
+        ("coverage", {"kind": "party_service_center", "radius": 1000}),
+    ):
+        a, b = getattr(local, method)(**kw), getattr(remote, method)(**kw)
+        assert a.crs == b.crs == "EPSG:4326" and a.index.name == "code"
+        _same(a, b)
+        if method == "hotspots":
+            sql = (
+                "SELECT g.code, (SELECT count(*) FROM hotspots h WHERE h.grid_id = g.id "
+                "AND h.kind = 'waterlogging') FROM grids g WHERE g.valid_to IS NULL"
+            )
+            expected = {code: int(n) for code, n in a["n"].items()}
+        else:
+            sql = (
+                "SELECT g.code, NOT EXISTS (SELECT 1 FROM stations s WHERE s.kind = "
+                "'party_service_center' AND ST_DWithin(ST_Transform(s.geom, 4549), "
+                "ST_Transform(g.geom, 4549), 1000)) FROM grids g WHERE g.valid_to IS NULL"
+            )
+            expected = {code: not w for code, w in a["within"].items()}
+            assert set(a["method"]) == {"straight-line"}
+        with demo_ro.connect() as conn:
+            assert dict(conn.execute(sa.text(sql)).all()) == expected
+
+
 def test_clear_errors(demo_ro: Engine, demo_server: ServerProcess) -> None:
     local = onemap.connect(url_of(demo_ro))
     with pytest.raises(UnknownLayer, match="unknown layer 'roads'"):
@@ -191,3 +221,7 @@ def test_clear_errors(demo_ro: Engine, demo_server: ServerProcess) -> None:
         public.read_layer("grids", at="2026-01-01")
     with pytest.raises(BadParameter, match="by"):
         public.kpis(by="planet")
+    with pytest.raises(BadParameter, match="radius"):
+        local.coverage(radius=400)
+    with pytest.raises(BadParameter, match="subject"):
+        public.hotspots("fires")

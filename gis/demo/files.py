@@ -10,6 +10,7 @@ import pyogrio
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from gis.demo import history
 from gis.demo.areas import LEVELS
 from gis.demo.city import CitySpec, generate_boundaries
 from gis.demo.things import make_things
@@ -82,7 +83,8 @@ def load_demo(
     stations: int = 300,
     now: datetime | None = None,
 ) -> list[ImportSummary]:
-    """Load the committed boundaries and freshly drawn thematic layers, in one transaction.
+    """Load the committed boundaries and freshly drawn thematic layers, the cases with their
+    histories (gis/demo/history.py), in one transaction.
 
     Does nothing (returns []) when the database already holds districts.
     """
@@ -91,21 +93,21 @@ def load_demo(
             return []
     summaries = []
     frames: dict[str, gpd.GeoDataFrame] = {}
+    at = now or datetime.now(UTC)
     with engine.begin() as conn:
         for layer in LEVELS:
             path = boundaries_dir / f"{layer}.geojson"
             source = read_source(path)
             frames[layer] = source.frame
             summaries.append(import_source(conn, get_layer(layer), source, path.name))
-        things = make_things(
-            frames, seed, now or datetime.now(UTC), cases, hotspots, parcels, stations
-        )
+        things = make_things(frames, seed, at, cases, hotspots, parcels, stations)
         for layer, frame in things.items():
             summaries.append(
                 import_source(
                     conn, get_layer(layer), Source(frame, 4326), f"demo {layer} (seed {seed})"
                 )
             )
+        history.write(conn, seed, at)
     with engine.begin() as conn:  # the analysts' computed layers (issue 13), so the map has them
         publish_defaults(conn)
         coverage.refresh(conn)
