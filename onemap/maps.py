@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import folium
 from branca.element import Figure
+from folium.elements import JSCSSMixin
 from folium.plugins import MarkerCluster
 
 from gis.errors import BadParameter
@@ -18,7 +19,7 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 
 # folium's own asset lists: each name in a class's default_js / default_css -> its file under
 # /vendor (layers/assets.PACKAGES), or None where maps work without it and it is left out.
-FOLIUM: dict[type, dict[str, str | None]] = {
+FOLIUM: dict[type[JSCSSMixin], dict[str, str | None]] = {
     folium.Map: {
         "leaflet": "leaflet/leaflet.js",
         "jquery": "jquery/jquery.min.js",
@@ -54,11 +55,11 @@ _figure_render = Figure.render
 _replace: dict[str, str] = {}  # CDN URL -> local URL, applied to every rendered map
 
 
-def local_map_assets(base_url: str | None = None) -> str:
+def local_map_assets(base_url: str | None = None) -> None:
     """Make every folium map this Python process renders from now on (GeoDataFrame.explore,
     folium.Map, MarkerCluster, colour-scale and categorical legends) take its scripts and
     styles from `base_url`/vendor, the OneMap server's copies of the npm packages, instead of
-    CDNs; returns that /vendor URL.
+    CDNs.
 
     base_url: the OneMap server as the browser that shows the map reaches it (default
     $ONEMAP_URL, else http://127.0.0.1:8000). Pass `tiles=None` to explore() (or an intranet
@@ -86,7 +87,6 @@ def local_map_assets(base_url: str | None = None) -> str:
     _replace.clear()
     _replace.update({cdn: f"{vendor}/{path}" for cdn, path in HARD_CODED.items()})
     Figure.render = _render  # type: ignore[method-assign]
-    return vendor
 
 
 def _local(
@@ -100,4 +100,3 @@ def _render(self: Figure, **kwargs: Any) -> str:
     for cdn, url in _replace.items():
         html = html.replace(cdn, url)
     return html
-
