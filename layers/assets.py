@@ -22,6 +22,14 @@ PACKAGES = {
     "markercluster": "leaflet.markercluster/dist",
     "noto-sans-sc": "@fontsource/noto-sans-sc",  # Chinese labels without system fonts
     "swagger-ui": "swagger-ui-dist",  # the API docs at /docs
+    # What folium, branca and geopandas' explore() put in an analyst's map (onemap/maps.py)
+    "jquery": "jquery/dist",
+    "jquery-ui": "jquery-ui/dist",  # geopandas' draggable categorical legend
+    "bootstrap": "bootstrap/dist",
+    "fontawesome": "@fortawesome/fontawesome-free",
+    "glyphicons": "glyphicons-only-bootstrap",
+    "awesome-markers": "leaflet.awesome-markers/dist",
+    "d3": "d3",  # v3, for branca's colour-scale legends
 }
 
 # Only what the console uses: Leaflet, clustered case markers, a Chinese font, our styles.
@@ -45,5 +53,5 @@ def package_dirs(root: Path = NODE_MODULES) -> dict[str, Path]:
 
 
 def missing_packages(root: Path = NODE_MODULES) -> list[str]:
-    """npm packages the page needs that are not installed (run `make demo` or `npm ci`)."""
+    """npm packages the page and the analysts' maps need that are not installed (run `make demo` or `npm ci`)."""
     return [sub.split("/dist")[0] for sub in PACKAGES.values() if not (root / sub).is_dir()]

@@ -16,6 +16,7 @@ from nbclient import NotebookClient
 from sqlalchemy.engine import Connection, Engine
 
 from tests.helpers import ServerProcess
+from tests.map_assets import assert_served_by, asset_urls
 from tests.notebook_oracles import (
     _number,
     _scalar,
@@ -27,6 +28,7 @@ from tests.notebook_oracles import (
 )
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+MAPS = {"quickstart.ipynb", "performance.ipynb", "hotspots.ipynb", "coverage.ipynb"}
 OPEN = "('reported', 'registered', 'dispatched', 'in_progress', 'responded')"
 
 
@@ -168,3 +170,15 @@ def test_notebook_runs_and_tells_the_truth(
         ).scalars()
         text = "\n".join(cells)
         assert not [p for p in phones if p in text]  # no reporter's, leader's or contact's phone
+    # Maps load every script and style from the server (offline intranets), and each answers.
+    html = [
+        str(o["data"]["text/html"])
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for o in cell.get("outputs", [])
+        if "text/html" in o.get("data", {})
+    ]
+    urls, maps = asset_urls("\n".join(html))
+    if path.name in MAPS:
+        assert maps >= 1 and any(u.endswith("/leaflet.js") for u in urls), (maps, urls)
+    assert_served_by(urls, demo_server.base)

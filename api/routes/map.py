@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from api.deps import EngineDep
 from gis.owners.extent import city_extent
@@ -100,10 +101,17 @@ async def boundaries(level: Level, engine: EngineDep, request: Request) -> Respo
     return Response(geojson, media_type="application/geo+json", headers=headers)
 
 
+class _Public(StaticFiles):
+    """Public npm files any page may load, fonts too: a notebook's map is of another origin."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+
 def mount_assets(app: FastAPI) -> None:
     """Serve each installed npm package under /vendor/<name> and the console's own modules."""
     for name, folder in assets.package_dirs().items():
-        app.mount(
-            f"{assets.URL_PREFIX}/{name}", StaticFiles(directory=folder), name=f"vendor-{name}"
-        )
+        app.mount(f"{assets.URL_PREFIX}/{name}", _Public(directory=folder), name=f"vendor-{name}")
     app.mount(assets.CONSOLE_URL, StaticFiles(directory=assets.CONSOLE_DIR), name="console")
