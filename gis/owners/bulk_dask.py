@@ -1,0 +1,179 @@
+"""Bulk locate past one machine, on Dask: a `distributed` cluster (a local one by default, any
+by its scheduler's address), the plan sent to every worker once, the points partitioned along
+a Hilbert curve over the city, each partition located by the in-process owner code
+(gis/owners/bulk.py) and the result written as GeoParquet by dask-geopandas.
+
+Partitions follow the Hilbert curve with divisions taken from the plan itself (the curve's
+positions of the units' centres, in quantiles): units are small where points are dense, so the
+partitions come out about even without a pass over the points to measure them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dask.dataframe as dd
+import dask_geopandas
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import shapely
+from distributed import Client, Future, LocalCluster
+
+from gis.crs.systems import InputCRS, transformer
+from gis.errors import RowError
+from gis.owners.bulk import (
+    Check,
+    PointColumns,
+    check_batches,
+    owner_schema,
+    problems,
+    with_owners,
+)
+from gis.owners.index import OwnerIndex
+from gis.owners.model import DEFAULT_TOLERANCE_M
+
+HILBERT_LEVEL = 16
+KEY = "_hilbert"
+LOCAL = "local"
+_rebuilt: dict[str, OwnerIndex] = {}  # per worker process: the plans it was sent, rebuilt
+
+
+@contextmanager
+def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Client]:
+    """A client of the cluster at `scheduler` (tcp://host:8786), or of a local cluster of
+    `workers` processes started for the occasion (None or "local") and closed after it."""
+    if scheduler not in (None, LOCAL):
+        with Client(scheduler) as client:
+            yield client
+        return
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+class PortablePlan:
+    """An OwnerIndex as Dask sends it to workers: its arrays and trees (the database rows as
+    dicts; no lock or transformer), rebuilt once per worker process by `index()`."""
+
+    LOCAL_ONLY = ("lock", "_to_metric", "_chains")
+
+    def __init__(self, index: OwnerIndex) -> None:
+        state = {k: v for k, v in vars(index).items() if k not in self.LOCAL_ONLY}
+        state["grid_rows"] = [dict(r) for r in index.grid_rows]
+        state["unit_rows"] = [dict(r) for r in index.unit_rows]
+        self.version, self.state = index.version, state
+
+    def index(self) -> OwnerIndex:
+        found = _rebuilt.get(self.version)
+        if found is None:
+            found = OwnerIndex.__new__(OwnerIndex)
+            found.__dict__.update(self.state)
+            shapely.prepare(found.grid_geoms)
+            shapely.prepare(found.unit_geoms)
+            found._to_metric = transformer(4326, found.metric_epsg)
+            found._chains, found.lock = {}, threading.Lock()
+            _rebuilt.clear()  # one plan per worker at a time
+            _rebuilt[self.version] = found
+        return found
+
+
+def _bounds(index: OwnerIndex) -> tuple[float, float, float, float]:
+    e = index.extent
+    return (e.minx, e.miny, e.maxx, e.maxy)
+
+
+def hilbert(lon: np.ndarray, lat: np.ndarray, bounds: tuple[float, ...]) -> np.ndarray:
+    """Each point's position on the Hilbert curve over `bounds` (geopandas' hilbert_distance)."""
+    points = gpd.GeoSeries(shapely.points(lon, lat))
+    return np.asarray(points.hilbert_distance(total_bounds=bounds, level=HILBERT_LEVEL))
+
+
+def divisions(index: OwnerIndex, parts: int) -> list[int]:
+    """`parts` Hilbert ranges holding about as many units each (see the module's docstring)."""
+    centres = shapely.centroid(index.unit_geoms)
+    keys = hilbert(shapely.get_x(centres), shapely.get_y(centres), _bounds(index))
+    inner = np.quantile(keys, np.linspace(0, 1, parts + 1)[1:-1]).astype(np.int64)
+    top = (1 << (2 * HILBERT_LEVEL)) - 1
+    return sorted({0, *inner.tolist(), top})
+
+
+def _keyed(part: pd.DataFrame, where: PointColumns, crs: InputCRS, plan: PortablePlan) -> Any:
+    index = plan.index()
+    batch = pa.RecordBatch.from_pandas(part[where.names], preserve_index=False)
+    _, _, lon, lat = problems(batch, where, crs, index.extent)
+    out = part.copy()
+    out[KEY] = hilbert(np.nan_to_num(lon), np.nan_to_num(lat), _bounds(index))
+    return out
+
+
+def _located(
+    part: pd.DataFrame, where: PointColumns, crs: InputCRS, tolerance_m: float, plan: PortablePlan
+) -> gpd.GeoDataFrame:
+    index = plan.index()
+    batch = pa.RecordBatch.from_pandas(part.reset_index(drop=True), preserve_index=False)
+    located = with_owners(batch, index, where, crs, tolerance_m).to_pandas()
+    _, _, lon, lat = problems(batch, where, crs, index.extent)
+    return gpd.GeoDataFrame(located, geometry=shapely.points(lon, lat), crs="EPSG:4326")
+
+
+def locate_dask(
+    client: Client,
+    points: dd.DataFrame,
+    index: OwnerIndex,
+    where: PointColumns,
+    crs: InputCRS,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    partitions: int | None = None,
+) -> dask_geopandas.GeoDataFrame:
+    """`points` with the owner columns and a point geometry (EPSG:4326), partitioned along the
+    Hilbert curve; lazy: write it (to_parquet) or compute it."""
+    plan: Future = client.scatter(PortablePlan(index), broadcast=True, hash=False)
+    parts = partitions or points.npartitions
+    meta = points._meta.assign(**{KEY: np.zeros(0, dtype=np.uint32)})
+    keyed = points.map_partitions(_keyed, where, crs, plan, meta=meta)
+    spatial = keyed.set_index(KEY, divisions=divisions(index, parts), sorted=False)
+    empty = pa.RecordBatch.from_pandas(points._meta, preserve_index=False)
+    schema = owner_schema(empty.schema)
+    out_meta = gpd.GeoDataFrame(
+        schema.empty_table().to_pandas(), geometry=gpd.GeoSeries([], crs="EPSG:4326")
+    )
+    return spatial.map_partitions(_located, where, crs, tolerance_m, plan, meta=out_meta)
+
+
+def _checked(
+    part: pd.DataFrame, where: PointColumns, crs: InputCRS, plan: PortablePlan
+) -> pd.DataFrame:
+    batch = pa.RecordBatch.from_pandas(part[where.names], preserve_index=False)
+    c = check_batches([batch], where, crs, plan.index().extent)
+    shown = [(e.row, e.field, str(e.value), e.reason) for e in c.errors]
+    return pd.DataFrame({"rows": [c.rows], "bad": [c.bad], "errors": [shown]})
+
+
+def check_dask(
+    client: Client, points: dd.DataFrame, where: PointColumns, crs: InputCRS, index: OwnerIndex
+) -> Check:
+    """Every row of `points` checked on the workers (rows numbered from 1 in order)."""
+    plan = client.scatter(PortablePlan(index), broadcast=True, hash=False)
+    meta = {"rows": "int64", "bad": "int64", "errors": "object"}
+    per = points.map_partitions(_checked, where, crs, plan, meta=meta).compute()
+    check, offset = Check(), 0
+    for rows, bad, shown in per.itertuples(index=False):
+        check.rows += int(rows)
+        check.bad += int(bad)
+        check.errors += [RowError(offset + r, f, v, why) for r, f, v, why in shown]
+        offset += int(rows)
+    check.errors = check.errors[:100]
+    return check
+
+
+def write_parquet(located: dask_geopandas.GeoDataFrame, dst: Path) -> None:
+    """Write `located` as a GeoParquet dataset (one file a partition) at `dst`."""
+    located.to_parquet(dst, write_index=False)
