@@ -108,8 +108,8 @@ class RowsRejected(InvalidInput):
         more = f"; and {bad - 10:,} more" if bad > 10 else ""
         super().__init__(
             f"{source}: {bad:,} of {rows:,} rows cannot be located, so none was: {shown}{more}. "
-            "Fix those rows (or send bad_rows=mark to get them back marked "
-            'locate_status "error")'
+            'Fix those rows, or have them marked locate_status "error" instead (bad_rows=mark; '
+            "--bad-rows mark on the command line)"
         )
         self.errors, self.rows, self.bad = errors, rows, bad
         self.facts = {

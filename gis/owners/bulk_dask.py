@@ -10,7 +10,9 @@ partitions come out about even without a pass over the points to measure them.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,19 +24,24 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import shapely
 from distributed import Client, Future, LocalCluster
+from sqlalchemy.engine import Engine
 
 from gis.crs.systems import InputCRS, transformer
-from gis.errors import RowError
+from gis.errors import InvalidInput, RowError
+from gis.io.locate_csv import CsvSummary
+from gis.io.read import LAT_NAMES, LON_NAMES, _pick
 from gis.owners.bulk import (
     Check,
     PointColumns,
     check_batches,
-    owner_schema,
     problems,
+    refuse_clashes,
     with_owners,
 )
+from gis.owners.cache import owner_index
 from gis.owners.index import OwnerIndex
 from gis.owners.model import DEFAULT_TOLERANCE_M
 
@@ -48,6 +55,7 @@ _rebuilt: dict[str, OwnerIndex] = {}  # per worker process: the plans it was sen
 def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Client]:
     """A client of the cluster at `scheduler` (tcp://host:8786), or of a local cluster of
     `workers` processes started for the occasion (None or "local") and closed after it."""
+    logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)  # a warning per shuffle
     if scheduler not in (None, LOCAL):
         with Client(scheduler) as client:
             yield client
@@ -114,12 +122,22 @@ def _keyed(part: pd.DataFrame, where: PointColumns, crs: InputCRS, plan: Portabl
     return out
 
 
+TYPES = {pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype("pyarrow")}
+TYPES[pa.large_string()] = TYPES[pa.string()]
+
+
+def _frame(located: pa.RecordBatch | pa.Table) -> pd.DataFrame:
+    """A located batch as pandas: owner names as categoricals (the plan's dictionaries), text
+    and flags with nulls typed, so every partition and the meta agree."""
+    return located.to_pandas(types_mapper=TYPES.get)
+
+
 def _located(
     part: pd.DataFrame, where: PointColumns, crs: InputCRS, tolerance_m: float, plan: PortablePlan
 ) -> gpd.GeoDataFrame:
     index = plan.index()
     batch = pa.RecordBatch.from_pandas(part.reset_index(drop=True), preserve_index=False)
-    located = with_owners(batch, index, where, crs, tolerance_m).to_pandas()
+    located = _frame(with_owners(batch, index, where, crs, tolerance_m))
     _, _, lon, lat = problems(batch, where, crs, index.extent)
     return gpd.GeoDataFrame(located, geometry=shapely.points(lon, lat), crs="EPSG:4326")
 
@@ -140,10 +158,11 @@ def locate_dask(
     meta = points._meta.assign(**{KEY: np.zeros(0, dtype=np.uint32)})
     keyed = points.map_partitions(_keyed, where, crs, plan, meta=meta)
     spatial = keyed.set_index(KEY, divisions=divisions(index, parts), sorted=False)
+    # the answer's shape, categories (the plan's names) included: an empty batch located
     empty = pa.RecordBatch.from_pandas(points._meta, preserve_index=False)
-    schema = owner_schema(empty.schema)
     out_meta = gpd.GeoDataFrame(
-        schema.empty_table().to_pandas(), geometry=gpd.GeoSeries([], crs="EPSG:4326")
+        _frame(with_owners(empty, index, where, crs, tolerance_m)),
+        geometry=gpd.GeoSeries([], crs="EPSG:4326"),
     )
     return spatial.map_partitions(_located, where, crs, tolerance_m, plan, meta=out_meta)
 
@@ -174,6 +193,83 @@ def check_dask(
     return check
 
 
+def locate_points(
+    x: np.ndarray,
+    y: np.ndarray,
+    crs: InputCRS,
+    index: OwnerIndex,
+    scheduler: str | None = None,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    rows_per_partition: int = 250_000,
+) -> pd.DataFrame:
+    """The owner columns of points (x, y), in their order, computed on Dask (bad points get
+    locate_status "error", as in process); for `onemap.connect(scheduler=...)`."""
+    frame = pd.DataFrame({"_row": np.arange(len(x)), "x": x, "y": y})
+    parts = max(2, -(-len(x) // rows_per_partition))
+    with dask_client(scheduler) as client:
+        points = dd.from_pandas(frame, npartitions=parts)
+        located = locate_dask(client, points, index, PointColumns("x", "y"), crs, tolerance_m)
+        out = located.compute()
+    out = pd.DataFrame(out.drop(columns="geometry")).sort_values("_row").reset_index(drop=True)
+    return out.astype(object).where(out.notna(), None)
+
+
 def write_parquet(located: dask_geopandas.GeoDataFrame, dst: Path) -> None:
     """Write `located` as a GeoParquet dataset (one file a partition) at `dst`."""
     located.to_parquet(dst, write_index=False)
+
+
+def read_points(src: Path, lon_col: str | None, lat_col: str | None) -> tuple[Any, PointColumns]:
+    """A CSV (every column as text) or a (Geo)Parquet file or dataset as a Dask frame, and
+    where its points are (a GeoParquet geometry becomes lon and lat columns)."""
+    if src.suffix.lower() == ".csv":
+        frame = dd.read_csv(src, dtype=str, keep_default_na=False, blocksize="32MB")
+    else:
+        frame = dd.read_parquet(src)
+        meta = pq.read_schema(next(iter(sorted(src.glob("*.parquet")))) if src.is_dir() else src)
+        if meta.metadata and b"geo" in meta.metadata and lon_col is None:
+            frame = dask_geopandas.read_parquet(src)
+            geom = frame.geometry.name
+            frame = frame.assign(lon=frame.geometry.x, lat=frame.geometry.y).drop(columns=geom)
+    names = [str(c) for c in frame.columns]
+    refuse_clashes(names, src.name)
+    where = PointColumns(
+        _pick(names, lon_col, LON_NAMES, "longitude"), _pick(names, lat_col, LAT_NAMES, "latitude")
+    )
+    return frame, where
+
+
+def locate_files(
+    engine: Engine,
+    src: Path,
+    dst: Path,
+    crs: InputCRS,
+    scheduler: str | None = None,
+    workers: int = 2,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    mark: bool = False,
+) -> CsvSummary:
+    """`onemap locate --csv SRC --out DST --scheduler ...`: SRC located on Dask, written as a
+    GeoParquet dataset at DST; a bad row refuses the file (nothing written) unless `mark`."""
+    if not src.exists():
+        raise InvalidInput(f"no such file: {src}")
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        index = owner_index(conn)
+    points, where = read_points(src, lon_col, lat_col)
+    with dask_client(scheduler, workers) as client:
+        check = check_dask(client, points, where, crs, index)
+        check.refuse(src.name, mark)
+        write_parquet(locate_dask(client, points, index, where, crs, tolerance_m), dst)
+        counts = dd.read_parquet(dst, columns=["locate_status"])["locate_status"]
+        found = counts.astype(str).value_counts().compute().to_dict()
+    return CsvSummary(
+        check.rows,
+        int(found.get("inside", 0)),
+        int(found.get("snapped", 0)),
+        int(found.get("outside", 0)),
+        int(found.get("error", 0)),
+        time.perf_counter() - started,
+    )
