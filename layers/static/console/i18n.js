@@ -27,6 +27,10 @@ const WORDS = {
     st_party_service_center: "党群服务中心", st_convenience_point: "便民服务点",
     st_grid_council_hall: "网格议事厅", st_neighbourhood_center: "邻里中心",
     st_elderly_care_center: "居家养老服务中心",
+    upload_title: "CSV 批量定位", upload_go: "定位", upload_save: "下载结果",
+    upload_sending: "上传中 {mb} MB", upload_receiving: "接收结果 {mb} MB",
+    upload_done: "完成：{n} 行", upload_failed: "定位失败",
+    upload_row: "第 {row} 行 {column}：{reason}",
   },
   en: {
     title: "OneMap · console", public: "public", token: "token (dispatchers)", sign_in: "Sign in",
@@ -55,6 +59,10 @@ const WORDS = {
     st_party_service_center: "party service centre", st_convenience_point: "convenience point",
     st_grid_council_hall: "grid council hall", st_neighbourhood_center: "neighbourhood centre",
     st_elderly_care_center: "elderly care centre",
+    upload_title: "Locate a CSV", upload_go: "Locate", upload_save: "Download the result",
+    upload_sending: "sending {mb} MB", upload_receiving: "receiving {mb} MB",
+    upload_done: "done: {n} rows", upload_failed: "locating failed",
+    upload_row: "row {row} {column}: {reason}",
   },
 };
 
