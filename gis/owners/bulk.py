@@ -250,11 +250,24 @@ def with_owners(
     tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> pa.RecordBatch:
     """`batch` with the owner columns appended; a bad row gets locate_status "error"."""
+    return locate_batch(batch, index, where, crs, tolerance_m)[0]
+
+
+def locate_batch(
+    batch: pa.RecordBatch,
+    index: OwnerIndex,
+    where: PointColumns,
+    crs: InputCRS,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+) -> tuple[pa.RecordBatch, NDArray[np.object_]]:
+    """with_owners, and the rows' points in EPSG:4326 (shapely; POINT EMPTY for bad rows)."""
     _, found, lon, lat = problems(batch, where, crs, index.extent)
     ok = fine(found)
-    owners = index.owners(lon[ok], lat[ok], tolerance_m)
+    points = shapely.points(np.where(ok, lon, np.nan), np.where(ok, lat, np.nan))
+    owners = index.owners(lon[ok], lat[ok], tolerance_m, points=points[ok])
     arrays = [*batch.columns, *owner_arrays(index, owners, ok, found)]
-    return pa.RecordBatch.from_arrays(arrays, names=[*batch.schema.names, *OWNER_COLUMNS])
+    names = [*batch.schema.names, *OWNER_COLUMNS]
+    return pa.RecordBatch.from_arrays(arrays, names=names), points
 
 
 def owner_schema(schema: pa.Schema) -> pa.Schema:

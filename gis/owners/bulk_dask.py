@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 from distributed import Client, Future, LocalCluster
+from geopandas.tools.hilbert_curve import _continuous_to_discrete, _encode
 from sqlalchemy.engine import Engine
 
 from gis.crs.systems import InputCRS, transformer
@@ -37,6 +38,7 @@ from gis.owners.bulk import (
     Check,
     PointColumns,
     check_batches,
+    locate_batch,
     problems,
     refuse_clashes,
     with_owners,
@@ -68,15 +70,19 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Clie
 
 
 class PortablePlan:
-    """An OwnerIndex as Dask sends it to workers: its arrays and trees (the database rows as
-    dicts; no lock or transformer), rebuilt once per worker process by `index()`."""
+    """An OwnerIndex as Dask sends it to workers: its arrays (the database rows as dicts, no
+    WKB), without what is rebuilt faster than sent (trees, metric shapes, lock, transformer);
+    rebuilt once per worker process by `index()`."""
 
-    LOCAL_ONLY = ("lock", "_to_metric", "_chains")
+    REBUILT = (
+        *("lock", "_to_metric", "_chains"),
+        *("unit_tree", "untiled_tree", "grid_metric", "grid_metric_tree"),
+    )
 
     def __init__(self, index: OwnerIndex) -> None:
-        state = {k: v for k, v in vars(index).items() if k not in self.LOCAL_ONLY}
-        state["grid_rows"] = [dict(r) for r in index.grid_rows]
-        state["unit_rows"] = [dict(r) for r in index.unit_rows]
+        state = {k: v for k, v in vars(index).items() if k not in self.REBUILT}
+        state["grid_rows"] = [_row(r) for r in index.grid_rows]
+        state["unit_rows"] = [_row(r) for r in index.unit_rows]
         self.version, self.state = index.version, state
 
     def index(self) -> OwnerIndex:
@@ -86,11 +92,30 @@ class PortablePlan:
             found.__dict__.update(self.state)
             shapely.prepare(found.grid_geoms)
             shapely.prepare(found.unit_geoms)
+            found.unit_tree = shapely.STRtree(found.unit_geoms)  # as OwnerIndex.__init__ does
+            found.untiled_tree = shapely.STRtree(found.grid_geoms[found.untiled])
             found._to_metric = transformer(4326, found.metric_epsg)
+            found.grid_metric = found._metric(found.grid_geoms)
+            found.grid_metric_tree = shapely.STRtree(found.grid_metric)
             found._chains, found.lock = {}, threading.Lock()
             _rebuilt.clear()  # one plan per worker at a time
             _rebuilt[self.version] = found
         return found
+
+
+def _row(r: Any) -> dict[str, Any]:
+    return {k: v for k, v in dict(r).items() if k != "wkb"}
+
+
+_scattered: dict[tuple[str, str], Future] = {}
+
+
+def plan_on(client: Client, index: OwnerIndex) -> Future:
+    """The plan sent to every worker of `client`'s cluster, once per plan version."""
+    key = (str(client.id), index.version)
+    if key not in _scattered:
+        _scattered[key] = client.scatter(PortablePlan(index), broadcast=True, hash=False)
+    return _scattered[key]
 
 
 def _bounds(index: OwnerIndex) -> tuple[float, float, float, float]:
@@ -99,9 +124,13 @@ def _bounds(index: OwnerIndex) -> tuple[float, float, float, float]:
 
 
 def hilbert(lon: np.ndarray, lat: np.ndarray, bounds: tuple[float, ...]) -> np.ndarray:
-    """Each point's position on the Hilbert curve over `bounds` (geopandas' hilbert_distance)."""
-    points = gpd.GeoSeries(shapely.points(lon, lat))
-    return np.asarray(points.hilbert_distance(total_bounds=bounds, level=HILBERT_LEVEL))
+    """Each point's position on the Hilbert curve over `bounds`: geopandas' own encoding (that
+    of GeoSeries.hilbert_distance), given the coordinates rather than shapely points, whose
+    bounds cost ten times the encoding."""
+    side = (1 << HILBERT_LEVEL) - 1
+    x = _continuous_to_discrete(np.asarray(lon, dtype=float), (bounds[0], bounds[2]), side)
+    y = _continuous_to_discrete(np.asarray(lat, dtype=float), (bounds[1], bounds[3]), side)
+    return np.asarray(_encode(HILBERT_LEVEL, x, y))
 
 
 def divisions(index: OwnerIndex, parts: int) -> list[int]:
@@ -135,11 +164,9 @@ def _frame(located: pa.RecordBatch | pa.Table) -> pd.DataFrame:
 def _located(
     part: pd.DataFrame, where: PointColumns, crs: InputCRS, tolerance_m: float, plan: PortablePlan
 ) -> gpd.GeoDataFrame:
-    index = plan.index()
     batch = pa.RecordBatch.from_pandas(part.reset_index(drop=True), preserve_index=False)
-    located = _frame(with_owners(batch, index, where, crs, tolerance_m))
-    _, _, lon, lat = problems(batch, where, crs, index.extent)
-    return gpd.GeoDataFrame(located, geometry=shapely.points(lon, lat), crs="EPSG:4326")
+    located, points = locate_batch(batch, plan.index(), where, crs, tolerance_m)
+    return gpd.GeoDataFrame(_frame(located), geometry=points, crs="EPSG:4326")
 
 
 def locate_dask(
@@ -153,7 +180,7 @@ def locate_dask(
 ) -> dask_geopandas.GeoDataFrame:
     """`points` with the owner columns and a point geometry (EPSG:4326), partitioned along the
     Hilbert curve; lazy: write it (to_parquet) or compute it."""
-    plan: Future = client.scatter(PortablePlan(index), broadcast=True, hash=False)
+    plan = plan_on(client, index)
     parts = partitions or points.npartitions
     meta = points._meta.assign(**{KEY: np.zeros(0, dtype=np.uint32)})
     keyed = points.map_partitions(_keyed, where, crs, plan, meta=meta)
@@ -180,7 +207,7 @@ def check_dask(
     client: Client, points: dd.DataFrame, where: PointColumns, crs: InputCRS, index: OwnerIndex
 ) -> Check:
     """Every row of `points` checked on the workers (rows numbered from 1 in order)."""
-    plan = client.scatter(PortablePlan(index), broadcast=True, hash=False)
+    plan = plan_on(client, index)
     meta = {"rows": "int64", "bad": "int64", "errors": "object"}
     per = points.map_partitions(_checked, where, crs, plan, meta=meta).compute()
     check, offset = Check(), 0
