@@ -40,7 +40,7 @@ MEDIA: dict[Format, str] = {
     "parquet": "application/vnd.apache.parquet",
 }
 ALIASES = {"application/x-parquet": "parquet", "application/octet-stream+parquet": "parquet"}
-BATCH_ROWS = 1 << 18  # rows located at once: the owners index the points, so bigger is faster
+BATCH_ROWS = 1 << 17  # rows located at once: the owners index the points, so bigger is faster
 BLOCK = 8 << 20  # bytes of CSV parsed at once
 SUFFIXES: dict[str, Format] = {
     ".csv": "csv",
@@ -246,8 +246,20 @@ class Drain:
     def close(self) -> None:
         self.closed = True
 
-    def take(self) -> bytes:
-        out, self.parts = b"".join(self.parts), []
+    def take(self, size: int = 4 << 20) -> list[bytes]:
+        """What was written since the last take, in pieces of about `size` bytes."""
+        out: list[bytes] = []
+        held: list[bytes] = []
+        count = 0
+        for part in self.parts:
+            held.append(part)
+            count += len(part)
+            if count >= size:
+                out.append(b"".join(held))
+                held, count = [], 0
+        if held:
+            out.append(b"".join(held))
+        self.parts = []
         return out
 
 
@@ -280,9 +292,8 @@ class BatchWriter:
             self.writer = pa.ipc.new_stream(sink, self.schema)
         else:
             self.writer = pq.ParquetWriter(sink, self.schema, compression="zstd")
-        self.header = self.drain.take()
 
-    def write(self, batch: pa.RecordBatch) -> bytes:
+    def write(self, batch: pa.RecordBatch) -> list[bytes]:
         if self.plain:
             arrays = [_decoded(c) for c in batch.columns]
             batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
@@ -290,10 +301,9 @@ class BatchWriter:
             self.writer.write_batch(batch, row_group_size=batch.num_rows)
         else:
             self.writer.write_batch(batch)
-        out, self.header = self.header + self.drain.take(), b""
-        return out
+        return self.drain.take()  # the header too, the first time
 
-    def close(self) -> bytes:
+    def close(self) -> list[bytes]:
         self.writer.close()
         return self.drain.take()
 
@@ -310,13 +320,13 @@ def answer(
     much as locating it."""
     writer = BatchWriter(inp.format, inp.schema)
     with ThreadPoolExecutor(1) as pool:
-        pending: Future[bytes] | None = None
+        pending: Future[list[bytes]] | None = None
         for batch in locate_batches(inp.batches(), index, inp.where, crs, tolerance_m):
             if pending is not None:
-                yield pending.result()
+                yield from pending.result()
             pending = pool.submit(writer.write, batch)
             if seen is not None:
                 seen(batch)
         if pending is not None:
-            yield pending.result()
-    yield writer.close()
+            yield from pending.result()
+    yield from writer.close()
