@@ -28,7 +28,8 @@ from distributed import wait
 from bench.common import scaled_city, scaled_database
 from gis.crs.systems import parse_crs
 from gis.owners.bulk import PointColumns
-from gis.owners.bulk_dask import dask_client, locate_dask, plan_on, write_parquet
+from gis.owners.bulk_dask import dask_client, plan_on
+from gis.owners.bulk_geoparquet import locate_to_parquet
 from gis.owners.index import OwnerIndex
 
 POINTS = int(os.environ.get("BENCH_DASK_POINTS", "10000000"))
@@ -65,14 +66,15 @@ def main() -> dict[str, float]:
         started = time.perf_counter()
         plan_on(client, index)  # the plan sent to both workers, once
         scatter_s = time.perf_counter() - started
-        located = locate_dask(client, points, index, PointColumns("lon", "lat"), parse_crs(None))
-        write_parquet(located, Path(tmp) / "located.parquet")
+        out = Path(tmp) / "located.parquet"
+        statuses = locate_to_parquet(
+            client, points, index, PointColumns("lon", "lat"), parse_crs(None), out
+        )
         dask_s = time.perf_counter() - started
         workers_peak = client.run(_hwm)
-        files = list((Path(tmp) / "located.parquet").glob("*.parquet"))
+        files = list(out.glob("*.parquet"))
         written = sum(f.stat().st_size for f in files)
-        inside = dd.read_parquet(Path(tmp) / "located.parquet", columns=["locate_status"])
-        statuses = inside["locate_status"].astype(str).value_counts().compute().to_dict()
+        assert sum(statuses.values()) == POINTS
     lon = np.concatenate([generate(s, bounds)["lon"].to_numpy() for s in seeds])
     lat = np.concatenate([generate(s, bounds)["lat"].to_numpy() for s in seeds])
     pts = shapely.points(lon, lat)

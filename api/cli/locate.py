@@ -78,7 +78,7 @@ def locate_cmd(
             raise click.UsageError("use either LON LAT, or --csv IN --out OUT")
         mark = bad_rows == "mark"
         if scheduler is not None:
-            from gis.owners.bulk_dask import locate_files
+            from gis.owners.bulk_geoparquet import locate_files
 
             summary = locate_files(
                 engine, csv_in, out, parsed, scheduler, workers, lon_col, lat_col, tolerance_m, mark

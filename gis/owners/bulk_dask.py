@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import dask.dataframe as dd
@@ -24,26 +22,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 import shapely
 from distributed import Client, Future, LocalCluster
 from geopandas.tools.hilbert_curve import _continuous_to_discrete, _encode
-from sqlalchemy.engine import Engine
 
 from gis.crs.systems import InputCRS, transformer
-from gis.errors import InvalidInput, RowError
-from gis.io.locate_csv import CsvSummary
-from gis.io.read import LAT_NAMES, LON_NAMES, _pick
+from gis.errors import RowError
 from gis.owners.bulk import (
     Check,
     PointColumns,
     check_batches,
     locate_batch,
     problems,
-    refuse_clashes,
     with_owners,
 )
-from gis.owners.cache import owner_index
 from gis.owners.index import OwnerIndex
 from gis.owners.model import DEFAULT_TOLERANCE_M
 
@@ -169,6 +161,22 @@ def _located(
     return gpd.GeoDataFrame(_frame(located), geometry=points, crs="EPSG:4326")
 
 
+def spatial(
+    client: Client,
+    points: dd.DataFrame,
+    index: OwnerIndex,
+    where: PointColumns,
+    crs: InputCRS,
+    partitions: int | None = None,
+) -> tuple[Future, dd.DataFrame]:
+    """The plan on the workers, and `points` shuffled into Hilbert ranges of the city."""
+    plan = plan_on(client, index)
+    parts = partitions or points.npartitions
+    meta = points._meta.assign(**{KEY: np.zeros(0, dtype=np.uint32)})
+    keyed = points.map_partitions(_keyed, where, crs, plan, meta=meta)
+    return plan, keyed.set_index(KEY, divisions=divisions(index, parts), sorted=False)
+
+
 def locate_dask(
     client: Client,
     points: dd.DataFrame,
@@ -179,19 +187,16 @@ def locate_dask(
     partitions: int | None = None,
 ) -> dask_geopandas.GeoDataFrame:
     """`points` with the owner columns and a point geometry (EPSG:4326), partitioned along the
-    Hilbert curve; lazy: write it (to_parquet) or compute it."""
-    plan = plan_on(client, index)
-    parts = partitions or points.npartitions
-    meta = points._meta.assign(**{KEY: np.zeros(0, dtype=np.uint32)})
-    keyed = points.map_partitions(_keyed, where, crs, plan, meta=meta)
-    spatial = keyed.set_index(KEY, divisions=divisions(index, parts), sorted=False)
+    Hilbert curve; lazy: compute it, or write it with dask-geopandas (to_parquet). To write
+    GeoParquet, gis/owners/bulk_geoparquet.py goes faster (no pandas on the way)."""
+    plan, shuffled = spatial(client, points, index, where, crs, partitions)
     # the answer's shape, categories (the plan's names) included: an empty batch located
     empty = pa.RecordBatch.from_pandas(points._meta, preserve_index=False)
     out_meta = gpd.GeoDataFrame(
         _frame(with_owners(empty, index, where, crs, tolerance_m)),
         geometry=gpd.GeoSeries([], crs="EPSG:4326"),
     )
-    return spatial.map_partitions(_located, where, crs, tolerance_m, plan, meta=out_meta)
+    return shuffled.map_partitions(_located, where, crs, tolerance_m, plan, meta=out_meta)
 
 
 def _checked(
@@ -239,64 +244,3 @@ def locate_points(
         out = located.compute()
     out = pd.DataFrame(out.drop(columns="geometry")).sort_values("_row").reset_index(drop=True)
     return out.astype(object).where(out.notna(), None)
-
-
-def write_parquet(located: dask_geopandas.GeoDataFrame, dst: Path) -> None:
-    """Write `located` as a GeoParquet dataset (one file a partition) at `dst`."""
-    located.to_parquet(dst, write_index=False)
-
-
-def read_points(src: Path, lon_col: str | None, lat_col: str | None) -> tuple[Any, PointColumns]:
-    """A CSV (every column as text) or a (Geo)Parquet file or dataset as a Dask frame, and
-    where its points are (a GeoParquet geometry becomes lon and lat columns)."""
-    if src.suffix.lower() == ".csv":
-        frame = dd.read_csv(src, dtype=str, keep_default_na=False, blocksize="32MB")
-    else:
-        frame = dd.read_parquet(src)
-        meta = pq.read_schema(next(iter(sorted(src.glob("*.parquet")))) if src.is_dir() else src)
-        if meta.metadata and b"geo" in meta.metadata and lon_col is None:
-            frame = dask_geopandas.read_parquet(src)
-            geom = frame.geometry.name
-            frame = frame.assign(lon=frame.geometry.x, lat=frame.geometry.y).drop(columns=geom)
-    names = [str(c) for c in frame.columns]
-    refuse_clashes(names, src.name)
-    where = PointColumns(
-        _pick(names, lon_col, LON_NAMES, "longitude"), _pick(names, lat_col, LAT_NAMES, "latitude")
-    )
-    return frame, where
-
-
-def locate_files(
-    engine: Engine,
-    src: Path,
-    dst: Path,
-    crs: InputCRS,
-    scheduler: str | None = None,
-    workers: int = 2,
-    lon_col: str | None = None,
-    lat_col: str | None = None,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-    mark: bool = False,
-) -> CsvSummary:
-    """`onemap locate --csv SRC --out DST --scheduler ...`: SRC located on Dask, written as a
-    GeoParquet dataset at DST; a bad row refuses the file (nothing written) unless `mark`."""
-    if not src.exists():
-        raise InvalidInput(f"no such file: {src}")
-    started = time.perf_counter()
-    with engine.connect() as conn:
-        index = owner_index(conn)
-    points, where = read_points(src, lon_col, lat_col)
-    with dask_client(scheduler, workers) as client:
-        check = check_dask(client, points, where, crs, index)
-        check.refuse(src.name, mark)
-        write_parquet(locate_dask(client, points, index, where, crs, tolerance_m), dst)
-        counts = dd.read_parquet(dst, columns=["locate_status"])["locate_status"]
-        found = counts.astype(str).value_counts().compute().to_dict()
-    return CsvSummary(
-        check.rows,
-        int(found.get("inside", 0)),
-        int(found.get("snapped", 0)),
-        int(found.get("outside", 0)),
-        int(found.get("error", 0)),
-        time.perf_counter() - started,
-    )
