@@ -1,10 +1,11 @@
 """Bulk locate on Dask: an in-process LocalCluster (2 workers, threads) locates points partitioned
-along the Hilbert curve with the plan scattered once; every clear-cut answer equals the oracle's
+along the Hilbert curve with the plan scattered once, into frames and GeoParquet; every clear-cut answer equals the oracle's
 (tests.helpers.PlanOracle: shapely's covers on the grids and units read from the database)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import dask.dataframe as dd
 import geopandas as gpd
@@ -17,8 +18,10 @@ from sqlalchemy.engine import Engine
 
 import onemap
 from gis.crs.systems import parse_crs
+from gis.errors import RowsRejected
 from gis.owners.bulk import PointColumns
 from gis.owners.bulk_dask import locate_dask
+from gis.owners.bulk_geoparquet import locate_files
 from gis.owners.cache import owner_index
 from tests.helpers import PlanOracle, url_of
 from tests.test_locate_api import _random_points
@@ -89,3 +92,36 @@ def _parts(located: object) -> list[gpd.GeoDataFrame]:
 
 def _text(value: object) -> str | None:
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def test_dask_into_geoparquet_and_a_refused_file(
+    demo_ro: Engine, cluster: LocalCluster, tmp_path: Path
+) -> None:
+    oracle = PlanOracle(demo_ro)
+    pts = _random_points(oracle, 33, 1000)
+    src = tmp_path / "points.csv"
+    pd.DataFrame(
+        {"编号": [f"{i:04d}" for i in range(1000)], "lon": pts[:, 0], "lat": pts[:, 1]}
+    ).to_csv(src, index=False)
+    dst = tmp_path / "owned.parquet"
+    address = cluster.scheduler_address
+    summary = locate_files(demo_ro, src, dst, parse_crs(None), address)
+    assert summary.rows == 1000 and summary.errors == 0
+    out = gpd.read_parquet(dst)  # a GeoParquet dataset, one file a partition
+    assert out.crs.to_epsg() == 4326 and len(out) == 1000
+    assert sorted(out["编号"]) == [f"{i:04d}" for i in range(1000)]
+    checked = 0
+    for row in out.itertuples():
+        lon, lat = row.geometry.x, row.geometry.y
+        assert abs(lon - float(row.lon)) < 1e-12 and abs(lat - float(row.lat)) < 1e-12
+        want = oracle.answer(lon, lat)
+        if want["margin_m"] >= 1:
+            assert row.locate_status == want["status"]
+            assert _text(row.unit_code) == (want["unit"] or {}).get("code")
+            checked += 1
+    assert checked > 950
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,lon,lat\na,119.01,25.43\nb,25.43,119.01\n")
+    with pytest.raises(RowsRejected, match="row 2"):
+        locate_files(demo_ro, bad, tmp_path / "bad.parquet", parse_crs(None), address)
+    assert not (tmp_path / "bad.parquet").exists()
