@@ -50,6 +50,7 @@ from gis.errors import (
     OneMapError,
     OutsideCoverage,
     PreconditionRequired,
+    RowsRejected,
     StaleVersion,
     TileOutOfRange,
     TooLarge,
@@ -66,6 +67,7 @@ STATUS: dict[type[OneMapError], int] = {
     InvalidInput: 422,  # BadParameter too
     InvalidCRS: 422,
     ImportRejected: 422,
+    RowsRejected: 422,  # a bulk locate's file with bad rows (facts: which rows, why)
     NotAuthenticated: 401,
     Forbidden: 403,
     NotFound: 404,

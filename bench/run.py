@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bench import console, http_locate, import_speed, locate_bulk, tiles
+from bench import (
+    console,
+    http_locate,
+    import_speed,
+    locate_bulk,
+    locate_dask,
+    locate_http_bulk,
+    tiles,
+)
 
 
 def main() -> None:
@@ -11,6 +19,8 @@ def main() -> None:
     import_speed.main()
     tiles.main()
     console.main()
+    locate_http_bulk.main()
+    locate_dask.main()
 
 
 if __name__ == "__main__":

@@ -100,6 +100,36 @@ class ImportRejected(OneMapError):
         )
 
 
+class RowsRejected(InvalidInput):
+    """A bulk input (a file of points) with bad rows; none of it was answered."""
+
+    def __init__(self, source: str, errors: list[RowError], rows: int, bad: int) -> None:
+        shown = "; ".join(str(e) for e in errors[:10])
+        more = f"; and {bad - 10:,} more" if bad > 10 else ""
+        super().__init__(
+            f"{source}: {bad:,} of {rows:,} rows cannot be located, so none was: {shown}{more}. "
+            'Fix those rows, or have them marked locate_status "error" instead (bad_rows=mark; '
+            "--bad-rows mark on the command line)"
+        )
+        self.errors, self.rows, self.bad = errors, rows, bad
+        self.facts = {
+            "rows": rows,
+            "bad_rows": bad,
+            "errors": [
+                {"row": e.row, "column": e.field, "value": _shown(e.value), "reason": e.reason}
+                for e in errors
+            ],
+        }
+
+
+def _shown(value: object) -> object:
+    """A bad cell as a refusal shows it: JSON-ready, at most 60 characters."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class TooLarge(OneMapError):
     """A request larger than the caller may send (anonymous callers have lower limits)."""
 

@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gis.access.roles import ANALYST, Actor
+from gis.errors import InvalidInput
 from gis.stats import coverage as cov
 from gis.stats.hotspots import PERMUTATIONS, SEED, Analysis
 from gis.stats.kpis import default_period, instant
@@ -147,17 +148,23 @@ def connect(
     token: str | None = None,
     role: str = ANALYST,
     grid: str | None = None,
+    scheduler: str | None = None,
 ) -> OneMap:
     """A OneMap: `url` None opens the local store (ONEMAP_DATABASE_URL, else the project's
     cluster); a postgresql:// URL that database; an http(s):// URL a remote OneMap server.
 
     Locally you read as `role` (default: analyst — everything, personal fields masked), a
     grid worker with their `grid`; or give a user's `token` to read as that user. Remotely
-    the `token` is sent as a bearer token; without one you are the public."""
+    the `token` is sent as a bearer token; without one you are the public.
+
+    `scheduler` (local store only): locate on Dask, "local" for a local cluster started per
+    call, or a running cluster's address (tcp://host:8786)."""
     if url is not None and url.startswith(("http://", "https://")):
+        if scheduler is not None:
+            raise InvalidInput("scheduler is for a local store: a server locates by itself")
         from onemap.remote import RemoteOneMap
 
         return RemoteOneMap(url, token)
     from onemap.local import LocalOneMap
 
-    return LocalOneMap(url, token, role, grid)
+    return LocalOneMap(url, token, role, grid, scheduler)

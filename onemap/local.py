@@ -37,8 +37,16 @@ GENERATIONS = ("grids", "units")
 class LocalOneMap(OneMap):
     """The local store (a PostGIS database URL, by default the settings')."""
 
-    def __init__(self, url: str | None, token: str | None, role: str, grid: str | None) -> None:
+    def __init__(
+        self,
+        url: str | None,
+        token: str | None,
+        role: str,
+        grid: str | None,
+        scheduler: str | None = None,
+    ) -> None:
         self.engine = engine_for(url or database_url())
+        self.scheduler = scheduler  # locate on Dask when set
         if token is not None:
             with self.engine.connect() as conn:
                 self.actor = authenticate(conn, token)
@@ -91,6 +99,11 @@ class LocalOneMap(OneMap):
         x, y, parsed = points_of(frame, crs)
         with self.engine.connect() as conn:
             index = owner_index(conn)
+            if self.scheduler is not None:
+                from gis.owners.bulk_dask import locate_points
+
+                owned = locate_points(x, y, parsed, index, self.scheduler, tolerance_m)
+                return with_owners(frame, owned)
             checked = check_points(x, y, parsed, cached_extent(conn))
         ok = np.array([p is None for p in checked.problems], dtype=bool)
         table = index.table(index.owners(checked.lon[ok], checked.lat[ok], tolerance_m))

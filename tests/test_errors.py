@@ -350,6 +350,7 @@ def test_the_status_of_every_domain_error() -> None:
         "TileOutOfRange": 404,
         "OutsideCoverage": 404,
         "ImportRejected": 422,
+        "RowsRejected": 422,
         "NotAuthenticated": 401,
         "Forbidden": 403,
         "NotFound": 404,

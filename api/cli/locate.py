@@ -16,7 +16,7 @@ import click
     "--csv",
     "csv_in",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="a CSV of points to locate",
+    help="a CSV of points to locate (with --scheduler also a .parquet file or directory)",
 )
 @click.option(
     "--out",
@@ -33,6 +33,20 @@ import click
     show_default=True,
     help="how far outside every grid a point is still given to the nearest",
 )
+@click.option(
+    "--bad-rows",
+    type=click.Choice(["refuse", "mark"]),
+    default="refuse",
+    show_default=True,
+    help="a file with bad rows is refused (they are listed, nothing is written), or they are "
+    "written marked locate_status error",
+)
+@click.option(
+    "--scheduler",
+    help="locate on Dask: 'local' (a local cluster of --workers processes) or a scheduler's "
+    "address (tcp://host:8786); --out is then a GeoParquet dataset (a directory)",
+)
+@click.option("--workers", type=int, default=2, show_default=True, help="local Dask workers")
 def locate_cmd(
     lon: float | None,
     lat: float | None,
@@ -43,6 +57,9 @@ def locate_cmd(
     lat_col: str | None,
     encoding: str | None,
     tolerance_m: float,
+    bad_rows: str,
+    scheduler: str | None,
+    workers: int,
 ) -> None:
     """Which grid and unit own LON LAT, or every point of a CSV (--csv IN --out OUT)."""
     import json
@@ -59,11 +76,19 @@ def locate_cmd(
     if csv_in is not None:
         if out is None or lon is not None:
             raise click.UsageError("use either LON LAT, or --csv IN --out OUT")
-        from gis.io.locate_csv import locate_csv
+        mark = bad_rows == "mark"
+        if scheduler is not None:
+            from gis.owners.bulk_geoparquet import locate_files
 
-        summary = locate_csv(
-            engine, csv_in, out, parsed, lon_col, lat_col, encoding, tolerance_m, progress=True
-        )
+            summary = locate_files(
+                engine, csv_in, out, parsed, scheduler, workers, lon_col, lat_col, tolerance_m, mark
+            )
+        else:
+            from gis.io.locate_csv import locate_csv
+
+            summary = locate_csv(
+                engine, csv_in, out, parsed, lon_col, lat_col, encoding, tolerance_m, True, mark
+            )
         click.echo(f"{summary}; written to {out}")
         return
     if lon is None or lat is None:

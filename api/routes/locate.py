@@ -17,15 +17,15 @@ from pydantic import BaseModel, Field, field_validator
 
 from api.auth import ActorDep
 from api.deps import EngineDep
-from gis.access.roles import PUBLIC_ROLE
-from gis.crs.systems import InputCRS, is_lonlat, parse_crs
-from gis.errors import BadParameter, InvalidCRS, OutsideCoverage, TooLarge
-from gis.owners.cache import cached_plan_index, owner_index, plan_index
+from api.routes.locate_bulk import OPENAPI as BULK_OPENAPI
+from api.routes.locate_bulk import BulkRoute, columns_answer, limit_points, plan
+from gis.crs.systems import InputCRS, crs_name, is_lonlat, parse_crs
+from gis.errors import BadParameter, InvalidCRS, OutsideCoverage
+from gis.owners.cache import cached_plan_index, plan_index
 from gis.owners.leaders import leaders_shown, with_leaders
 from gis.owners.model import DEFAULT_TOLERANCE_M
-from gis.owners.pointcheck import cached_extent, check_points
-from gis.store.db import UNREACHABLE, get_engine
-from gis.store.settings import get_settings
+from gis.owners.pointcheck import check_points
+from gis.store.db import get_engine
 
 router = APIRouter(prefix="/api/v1", tags=["locate"])
 MAX_POINTS = 100_000
@@ -230,6 +230,36 @@ class PointsBody(BaseModel):
         return v
 
 
+class ColumnsBody(BaseModel):
+    """Points as columns: any columns, two of them the coordinates; the answer is columnar."""
+
+    crs: str | None = Field(None, description=CRS_HELP, examples=["EPSG:4326"])
+    columns: dict[str, list[Any]] = Field(
+        ...,
+        description="column name to values, one per point; every column comes back",
+        examples=[{"id": ["a", "b"], "lon": [119.01, 119.02], "lat": [25.43, 25.44]}],
+    )
+    lon_col: str | None = Field(None, description="the longitudes' (x) column, if not lon")
+    lat_col: str | None = Field(None, description="the latitudes' (y) column, if not lat")
+    tolerance_m: float = Field(DEFAULT_TOLERANCE_M, ge=0, le=1000)
+    bad_rows: Literal["refuse", "mark"] = Field(
+        "refuse", description="refuse (a 422 listing the bad rows) or mark them"
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _rows(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        lengths = {len(values) for values in v.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"the columns differ in length ({sorted(lengths)}): one value a row")
+        if lengths and max(lengths) > MAX_POINTS:
+            raise ValueError(
+                f"{max(lengths):,} rows: at most {MAX_POINTS:,} as JSON; send CSV, Arrow or "
+                "GeoParquet for more"
+            )
+        return v
+
+
 class PointFeature(BaseModel):
     type: Literal["Feature"]
     geometry: dict[str, Any]
@@ -275,42 +305,26 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-@router.post(
-    "/locate",
-    summary="Which grid and unit own each of many points (up to 100,000)",
-    responses={
-        200: {
-            "content": {
-                "application/json": {
-                    "example": {
-                        "crs": "EPSG:4326",
-                        "count": 2,
-                        "results": [
-                            INSIDE_EXAMPLE,
-                            {
-                                "lon": 25.43,
-                                "lat": 119.01,
-                                "status": "error",
-                                "error": "(25.43, 119.01) looks swapped (lat, lon): give "
-                                "longitude first, then latitude",
-                            },
-                        ],
-                    }
-                }
-            }
-        }
-    },
-)
 def locate_many(
     engine: EngineDep,
     actor: ActorDep,
     body: Annotated[
-        PointsBody | FeatureCollectionBody,
+        PointsBody | FeatureCollectionBody | ColumnsBody,
         Body(
             openapi_examples={
                 "pairs": {
                     "summary": "pairs",
                     "value": {"crs": "GCJ02", "points": [[119.015, 25.427], [119.02, 25.44]]},
+                },
+                "columns": {
+                    "summary": "columns",
+                    "value": {
+                        "columns": {
+                            "id": ["a", "b"],
+                            "lon": [119.01, 119.02],
+                            "lat": [25.43, 25.44],
+                        }
+                    },
                 },
                 "geojson": {
                     "summary": "GeoJSON",
@@ -329,6 +343,16 @@ def locate_many(
         ),
     ],
 ) -> Any:
+    if isinstance(body, ColumnsBody):
+        rows = len(next(iter(body.columns.values()), []))
+        limit_points(actor, rows)
+        index = plan(engine)
+        mark = body.bad_rows == "mark"
+        crs = _crs(body.crs)
+        cols = columns_answer(
+            body.columns, index, crs, body.lon_col, body.lat_col, body.tolerance_m, mark
+        )
+        return {"crs": crs_name(crs), "count": rows, "columns": cols}
     if isinstance(body, PointsBody):
         crs_text = body.crs
         xy = np.array(body.points, dtype=float).reshape(-1, 2)
@@ -341,22 +365,10 @@ def locate_many(
         xy = np.array([f.geometry["coordinates"][:2] for f in body.features], dtype=float).reshape(
             -1, 2
         )
-    most = get_settings().public_max_points
-    if actor.role == PUBLIC_ROLE and len(xy) > most:
-        raise TooLarge(
-            f"{len(xy):,} points: without a token a batch holds at most {most:,}; send a token "
-            "(Authorization: Bearer ...) for up to 100,000, or use `onemap locate --csv` for a file"
-        )
+    limit_points(actor, len(xy))
     parsed = _crs(crs_text)
-    try:
-        with engine.connect() as conn:
-            extent, index = cached_extent(conn), owner_index(conn)
-    except UNREACHABLE:  # the database does not answer: the plan held in memory still does
-        held = cached_plan_index(engine)
-        if held is None:
-            raise
-        extent, index = held.extent, held
-    checked = check_points(xy[:, 0], xy[:, 1], parsed, extent)
+    index = plan(engine)  # the database does not answer: the plan held in memory still does
+    checked = check_points(xy[:, 0], xy[:, 1], parsed, index.extent)
     ok = np.array([p is None for p in checked.problems], dtype=bool)
     owners = index.owners(checked.lon[ok], checked.lat[ok], body.tolerance_m)
     results: list[dict[str, Any]] = []
@@ -380,3 +392,36 @@ def locate_many(
         "count": len(results),
         "results": results,
     }
+
+
+# Added by hand: a file body must reach BulkRoute before FastAPI reads the body.
+router.add_api_route(
+    "/locate",
+    locate_many,
+    methods=["POST"],
+    summary="Which grid and unit own each of many points: JSON (up to 100,000) or a file",
+    route_class_override=BulkRoute,
+    openapi_extra=BULK_OPENAPI,
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "crs": "EPSG:4326",
+                        "count": 2,
+                        "results": [
+                            INSIDE_EXAMPLE,
+                            {
+                                "lon": 25.43,
+                                "lat": 119.01,
+                                "status": "error",
+                                "error": "(25.43, 119.01) looks swapped (lat, lon): give "
+                                "longitude first, then latitude",
+                            },
+                        ],
+                    }
+                }
+            }
+        }
+    },
+)

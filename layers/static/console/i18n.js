@@ -32,6 +32,10 @@ const WORDS = {
     cold_95: "冷点 95%", cold_90: "冷点 90%", ns: "不显著", island: "无相邻网格",
     within_m: "{m} 米内", beyond_m: "超过 {m} 米", no_data: "无数据", chor_score: "综合指标值",
     coverage_of: "距最近{kind}",
+    upload_title: "CSV 批量定位", upload_go: "定位", upload_save: "下载结果",
+    upload_sending: "上传中 {mb} MB", upload_receiving: "接收结果 {mb} MB",
+    upload_done: "完成：{n} 行", upload_failed: "定位失败",
+    upload_row: "第 {row} 行 {column}：{reason}",
   },
   en: {
     title: "OneMap · console", public: "public", token: "token (dispatchers)", sign_in: "Sign in",
@@ -65,6 +69,10 @@ const WORDS = {
     cold_99: "cold 99%", cold_95: "cold 95%", cold_90: "cold 90%", ns: "not significant",
     island: "no neighbouring grid", within_m: "within {m} m", beyond_m: "over {m} m",
     no_data: "no data", chor_score: "composite score", coverage_of: "to the nearest {kind}",
+    upload_title: "Locate a CSV", upload_go: "Locate", upload_save: "Download the result",
+    upload_sending: "sending {mb} MB", upload_receiving: "receiving {mb} MB",
+    upload_done: "done: {n} rows", upload_failed: "locating failed",
+    upload_row: "row {row} {column}: {reason}",
   },
 };
 

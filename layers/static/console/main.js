@@ -13,6 +13,7 @@ import * as owner from "./owner.js";
 import * as panel from "./panel.js";
 import * as queue from "./queue.js";
 import * as search from "./search.js";
+import * as upload from "./upload.js";
 
 const form = document.getElementById("filters");
 const notice = document.getElementById("live-notice");
@@ -131,6 +132,7 @@ async function start() {
   panel.init({ onChanged: caseChanged });
   search.init(mapview.map, (id) => panel.open(id));
   keyboard.init();
+  upload.init();
   mapview.map.on("click", (e) => owner.show(mapview.map, e.latlng, analysis.describe));
   mapview.map.on("moveend", () => { if (filter.get().in_view && api.signedIn()) { queue.reload(); } });
   form.addEventListener("change", () => {
