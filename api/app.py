@@ -18,6 +18,7 @@ from api.routes import (
     console,
     coverage,
     docs,
+    geocode,
     health,
     hotspots,
     locate,
@@ -84,6 +85,7 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(map.router)
     app.include_router(locate.router)
+    app.include_router(geocode.router)
     app.include_router(session.router)
     app.include_router(console.router)  # before cases: /cases/lifecycle is no case id
     app.include_router(cases.router)

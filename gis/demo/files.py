@@ -113,7 +113,10 @@ def load_demo(
         gazetteer = make_gazetteer(frames, things["stations"], seed)  # issue 14: geocoding
         summaries.append(
             import_source(
-                conn, get_layer("gazetteer"), Source(gazetteer, 4326), f"demo gazetteer (seed {seed})"
+                conn,
+                get_layer("gazetteer"),
+                Source(gazetteer, 4326),
+                f"demo gazetteer (seed {seed})",
             )
         )
     with engine.begin() as conn:  # the analysts' computed layers (issue 13), so the map has them

@@ -229,7 +229,7 @@ def _aliases(out: _Rows, vcode: str, vname: str, geom: object, rng: np.random.Ge
     if rng.random() < 0.15:
         base = short(vname)
         i = int(rng.integers(len(base)))
-        wrong = base[:i] + str(rng.choice(list(set(PLACE_CHARS) - set(base)))) + base[i + 1 :]
+        wrong = base[:i] + str(rng.choice(sorted(set(PLACE_CHARS) - set(base)))) + base[i + 1 :]
         miswritten = wrong + vname[len(base) :]
         if miswritten not in out.names:
             out.names.add(miswritten)

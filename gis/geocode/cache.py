@@ -39,3 +39,13 @@ def current_index(engine: Engine, max_age_s: float = 1.0) -> GazetteerIndex:
         index = gazetteer_index(conn)
     _checked[key] = now
     return index
+
+
+def fresh_index(engine: Engine, max_age_s: float = 1.0) -> GazetteerIndex | None:
+    """The cached index when it was checked within max_age_s, else None (never touches the
+    database: the caller checks it off the event loop)."""
+    key = str(engine.url)
+    cached = _cache.get(key)
+    if cached is not None and time.monotonic() - _checked.get(key, 0.0) < max_age_s:
+        return cached
+    return None

@@ -80,6 +80,9 @@ class GazetteerIndex:
                     self.short[base].append(i)
                     break
         self.max_len = max((len(k) for k in self.names), default=1)
+        # every proper prefix of a name: a scan stops as soon as the text leaves them all
+        self.prefixes = {k[:j] for k in (*self.names, *self.short) for j in range(1, len(k))}
+        self._shares: dict[int, list[dict[str, Any]]] = {}
 
     def _chains(self) -> None:
         """Each place's parents up the chain, and its district, town and village."""
@@ -119,6 +122,11 @@ class GazetteerIndex:
 
     def shares(self, i: int) -> list[dict[str, Any]]:
         """The grids an area entry covers, largest share first (at most MAX_SHARES)."""
+        if i not in self._shares:
+            self._shares[i] = self._grid_shares(i)
+        return self._shares[i]
+
+    def _grid_shares(self, i: int) -> list[dict[str, Any]]:
         own = self.place[i]
         level, code = self.level[own], self.code[own]
         plan = self.plan

@@ -69,36 +69,39 @@ def find_hits(ix: GazetteerIndex, core: str) -> list[Hit]:
     """Every gazetteer name in `core` (not those inside a longer one), then typos elsewhere."""
     hits: list[Hit] = []
     n = len(core)
+    names, short, prefixes = ix.names, ix.short, ix.prefixes
     for i in range(n):
-        for j in range(min(n, i + ix.max_len), i + 1, -1):
+        for j in range(i + 1, min(n, i + ix.max_len) + 1):
             s = core[i:j]
-            for e in ix.names.get(s, ()):
+            if s not in prefixes and s not in names and s not in short:
+                break
+            for e in names.get(s, ()):
                 kind = ix.alias_kind[e]
                 how = kind if kind in QUALITY else ("name" if kind is None else "former")
                 hits.append(Hit(e, ix.place[e], i, j, QUALITY[how], how))
-            for e in ix.short.get(s, ()):
+            for e in short.get(s, ()):
                 hits.append(Hit(e, ix.place[e], i, j, QUALITY["short"], "short"))
-    hits = [
-        h
-        for h in hits
-        if not any(
-            o.start <= h.start and h.end <= o.end and (o.end - o.start) > (h.end - h.start)
-            for o in hits
-        )
-    ]
+    if len(hits) > 1:  # drop a name inside a longer one (阳昌 in 阳昌村, 阳昌村 in 阳昌村小学)
+        ends = [0] * (n + 1)  # the furthest end of a name starting at each position
+        for h in hits:
+            ends[h.start] = max(ends[h.start], h.end)
+        before = [0] * (n + 1)  # ... starting before each position
+        for k in range(1, n + 1):
+            before[k] = max(before[k - 1], ends[k - 1])
+        hits = [h for h in hits if before[h.start] < h.end and ends[h.start] <= h.end]
     covered = [False] * n
     for h in hits:
         for k in range(h.start, h.end):
             covered[k] = True
-    return hits + _typos(ix, core, covered)
+    return hits + _typos(ix, core, covered) if not all(covered) else hits
 
 
 def _typos(ix: GazetteerIndex, core: str, covered: list[bool]) -> list[Hit]:
     """Names one character off (溪百村 for 溪白村), ending in a level word, where no name was."""
     out = []
     for w in LEVEL_WORDS:
-        for m in re.finditer(w, core):
-            p = m.start()
+        p = core.find(w)
+        while p >= 0:
             for base in (2, 3):
                 s0 = p - base
                 if s0 < 0 or any(covered[s0:p]) or covered[p]:
@@ -108,6 +111,7 @@ def _typos(ix: GazetteerIndex, core: str, covered: list[bool]) -> list[Hit]:
                     other = ix.norm[e]
                     if sum(a != b for a, b in zip(s, other, strict=True)) == 1:
                         out.append(Hit(e, ix.place[e], s0, p + len(w), QUALITY["fuzzy"], "fuzzy"))
+            p = core.find(w, p + 1)
     return out
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     CHAR,
+    REAL,
     BigInteger,
     Boolean,
     Computed,
@@ -18,7 +19,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    REAL,
     Text,
     UniqueConstraint,
     text,
