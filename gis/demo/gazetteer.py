@@ -128,7 +128,7 @@ def make_gazetteer(
 
 def _groups(out: _Rows, vcode: str, gi: list[int], pool: _Pool, rng: np.random.Generator) -> None:
     """村民小组 1..n, each in one grid of the village (every grid has one), with houses."""
-    n = int(min(15, max(3, 2 * len(gi))))
+    n = max(len(gi), min(15, max(3, 2 * len(gi))))  # at least one group per grid
     where = [gi[k % len(gi)] for k in range(n)]
     centres = pool.take(where)
     for k in range(n):

@@ -33,6 +33,8 @@ HOUSE_VARIANTS = {  # name: weight (the mix of ways of writing an address with a
     "extra_words": 8,
     "ordinal": 5,
     "spaces": 5,
+    "road_typo": 4,
+    "mixed": 6,
 }
 
 
@@ -114,7 +116,7 @@ def _tail(p: _Place, numerals: str = "arabic") -> str:
     return f"{p.middle}{num}{word}"
 
 
-def test_set(
+def make_test_set(
     gazetteer: gpd.GeoDataFrame, seed: int, houses: int = 5000, others: int = 1000
 ) -> pd.DataFrame:
     """`houses` addresses with house (or building) numbers and `others` landmark and village
@@ -131,17 +133,23 @@ def test_set(
     current = gazetteer[(gazetteer["level"] == "village") & gazetteer["alias_of"].isna()]
     for name, parent in zip(current["name"], current["parent_code"], strict=True):
         neighbours.setdefault(by_code[parent], []).append(name)
+    roads: dict[str, list[str]] = {}  # town name -> its road names
+    for p in places:
+        if p.kind == "road":
+            roads.setdefault(p.town, [])
+            if p.middle not in roads[p.town]:
+                roads[p.town].append(p.middle)
     variants = list(HOUSE_VARIANTS)
     weights = np.array(list(HOUSE_VARIANTS.values()), dtype=float)
     rows: list[dict[str, Any]] = []
     for k in rng.choice(len(places), houses, replace=len(places) < houses):
         p = places[int(k)]
         v = str(rng.choice(variants, p=weights / weights.sum()))
-        text, names_village = _write(p, v, rng, names, aliases, neighbours)
+        text, names_village = _write(p, v, rng, names, aliases, neighbours, roads)
         if text is None:
             v, (text, names_village) = (
                 "no_district",
-                _write(p, "no_district", rng, names, aliases, neighbours),
+                _write(p, "no_district", rng, names, aliases, neighbours, roads),
             )
         rows.append(
             {
@@ -168,6 +176,7 @@ def _write(
     names: set[str],
     aliases: dict[str, list[str]],
     neighbours: dict[str, list[str]],
+    roads: dict[str, list[str]],
 ) -> tuple[str | None, bool]:
     """The address of `p` written in variant `v`; None when the variant does not apply."""
     d, t, vil = p.district, p.town, p.village
@@ -209,6 +218,22 @@ def _write(
         return t + vil + _tail(p, "ordinal"), True
     if v == "spaces":
         return f"{t} {vil}，{_tail(p)}", True
+    if v == "road_typo":  # a road's name one character off, still nearest its own road
+        if p.kind != "road":
+            return None, False
+        road, suffix = p.middle[:2], p.middle[2:]
+        for _ in range(20):
+            i = int(rng.integers(2))
+            c = str(rng.choice(list(TYPO_CHARS)))
+            wrong = road[:i] + c + road[i + 1 :] + suffix
+            near = [o for o in roads[t] if _one_off(wrong, o)]
+            if c != road[i] and normalise(wrong) not in names and set(near) == {p.middle}:
+                return t + wrong + _tail(p)[len(p.middle) :], False
+        return None, False
+    if v == "mixed":  # several habits at once
+        office = vil[:-1] + "村委会" if vil.endswith("村") else _short(vil) + "居委会"
+        tail = _tail(p, "chinese" if rng.random() < 0.5 else "arabic").translate(FULL)
+        return f"{t} {office}{tail}{rng.choice(EXTRA_AFTER)}", True
     raise ValueError(v)
 
 
@@ -248,9 +273,9 @@ def _landmarks(g: gpd.GeoDataFrame, rng: np.random.Generator, n: int) -> list[di
 def scores(
     table: pd.DataFrame, truth_grid: np.ndarray, truth_village: np.ndarray, confident: float
 ) -> dict[str, float]:
-    """Shares of a scored test set. `table` holds the test set and the best answers (grid,
-    village, lon, lat, score; None where nothing was found); the truths come from elsewhere."""
-    found = table["grid"].notna().to_numpy()
+    """Shares of a scored test set. `table` holds the test set and its best answers (found,
+    grid, answer_village, answer_lon, answer_lat, score); the truths come from elsewhere."""
+    found = table["found"].to_numpy(dtype=bool)
     grid_ok = (table["grid"].to_numpy() == truth_grid) & found
     numbered = table["numbered"].to_numpy(dtype=bool)
     names_village = table["village"].notna().to_numpy()

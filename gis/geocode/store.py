@@ -120,7 +120,7 @@ def write_gazetteer(
 SIMILAR_SQL = sa.text("""
 SELECT t.code, t.name, t.level, coalesce(a.code, t.code) AS place_code,
        ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat,
-       2.0 * cardinality(ARRAY(SELECT unnest(t.bigrams) INTERSECT SELECT unnest(:keys)))
+       2.0 * cardinality(ARRAY(SELECT unnest(t.bigrams) INTERSECT SELECT unnest(CAST(:keys AS text[]))))
            / (cardinality(t.bigrams) + cardinality(CAST(:keys AS text[]))) AS dice
   FROM gazetteer t LEFT JOIN gazetteer a ON a.id = t.alias_of
  WHERE t.bigrams && CAST(:keys AS text[])
