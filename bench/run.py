@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import console, http_locate, import_speed, locate_bulk, tiles
+from bench import console, geocode, http_locate, import_speed, locate_bulk, tiles
 
 
 def main() -> None:
@@ -11,6 +11,7 @@ def main() -> None:
     import_speed.main()
     tiles.main()
     console.main()
+    geocode.main()
 
 
 if __name__ == "__main__":

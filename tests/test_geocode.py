@@ -93,8 +93,10 @@ def ix(conn: Connection) -> GazetteerIndex:
 @pytest.fixture(scope="module")
 def truth_gazetteer() -> gpd.GeoDataFrame:
     """The demo gazetteer as the generator draws it: the test set's truth."""
-    frames = {k: gpd.read_file(BOUNDARIES / f"{k}.geojson") for k in ("districts", "towns",
-              "villages", "grids", "units")}
+    frames = {
+        k: gpd.read_file(BOUNDARIES / f"{k}.geojson")
+        for k in ("districts", "towns", "villages", "grids", "units")
+    }
     stations = make_things(frames, SEED, DEMO_NOW)["stations"]
     return make_gazetteer(frames, stations, SEED)
 
@@ -189,9 +191,7 @@ def test_bigram_index_finds_a_renamed_village(conn: Connection) -> None:
 
 
 @pytest.fixture(scope="module")
-def scored(
-    conn: Connection, ix: GazetteerIndex, truth_gazetteer: gpd.GeoDataFrame
-) -> pd.DataFrame:
+def scored(conn: Connection, ix: GazetteerIndex, truth_gazetteer: gpd.GeoDataFrame) -> pd.DataFrame:
     table = make_test_set(truth_gazetteer, SEED)
     truth = owners_by_sql(conn, table["lon"].to_numpy(), table["lat"].to_numpy())
     best = [

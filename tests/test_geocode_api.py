@@ -66,7 +66,12 @@ def test_geocode_one_address(demo_server: ServerProcess, demo_ro: Engine) -> Non
 
 def test_geocode_batch_keeps_order(demo_server: ServerProcess, demo_ro: Engine) -> None:
     a, b = house(demo_ro, 10), house(demo_ro, 2000)
-    qs = [f"{a['village']}{a['grp']}组{a['house']}号", "", f"{b['village']}{b['grp']}组{b['house']}号", 7]
+    qs = [
+        f"{a['village']}{a['grp']}组{a['house']}号",
+        "",
+        f"{b['village']}{b['grp']}组{b['house']}号",
+        7,
+    ]
     r = httpx.post(demo_server.base + "/api/v1/geocode", json={"q": qs}, timeout=30)
     assert r.status_code == 200, r.text
     results = r.json()["results"]
@@ -96,7 +101,9 @@ def test_bad_input_is_a_clear_4xx(demo_server: ServerProcess, q: str, why: str) 
 def test_missing_q_and_too_many(demo_server: ServerProcess) -> None:
     r = get(demo_server, "/api/v1/geocode")
     assert r.status_code == 422 and "q" in r.json()["detail"]
-    r = httpx.post(demo_server.base + "/api/v1/geocode", json={"q": ["湖泰镇"] * 10_001}, timeout=60)
+    r = httpx.post(
+        demo_server.base + "/api/v1/geocode", json={"q": ["湖泰镇"] * 10_001}, timeout=60
+    )
     assert r.status_code == 413 and "at most" in r.text
 
 
@@ -146,7 +153,9 @@ def test_outside_the_jurisdiction(demo_server: ServerProcess, q: str) -> None:
     assert "outside" in body["message"]
 
 
-def test_village_over_several_grids_gives_shares(demo_server: ServerProcess, demo_ro: Engine) -> None:
+def test_village_over_several_grids_gives_shares(
+    demo_server: ServerProcess, demo_ro: Engine
+) -> None:
     with demo_ro.connect() as conn:
         code, name, town = conn.execute(
             sa.text(
@@ -185,7 +194,10 @@ def test_landmark_with_relation(demo_server: ServerProcess, demo_ro: Engine) -> 
         ).one()
     body = get(demo_server, "/api/v1/geocode", q=f"{town}{village}{name}旁").json()
     best = body["candidates"][0]
-    assert best["precision"] == "兴趣点" and (best["lon"], best["lat"]) == (round(lon, 7), round(lat, 7))
+    assert best["precision"] == "兴趣点" and (best["lon"], best["lat"]) == (
+        round(lon, 7),
+        round(lat, 7),
+    )
     assert best["modifier"]["text"] == "旁"
 
 
@@ -253,7 +265,10 @@ def test_case_by_address(writable: tuple[ServerProcess, str, Engine]) -> None:
     h = house(engine, 55)
     q = f"{h['village']}{h['grp']}组{h['house']}号"
     r = httpx.post(
-        server.base + "/api/v1/cases", json=_case(token, address=q), headers=bearer(token), timeout=30
+        server.base + "/api/v1/cases",
+        json=_case(token, address=q),
+        headers=bearer(token),
+        timeout=30,
     )
     assert r.status_code == 201, r.text
     case = r.json()
@@ -298,8 +313,10 @@ def test_vague_address_stays_unlocated(writable: tuple[ServerProcess, str, Engin
     assert geom is None and grid is None and flag is True
     # the lists and exports still read it
     r = httpx.get(
-        server.base + "/api/v1/cases", params={"f": "geojson", "q": landmark},
-        headers=bearer(token), timeout=30,
+        server.base + "/api/v1/cases",
+        params={"f": "geojson", "q": landmark},
+        headers=bearer(token),
+        timeout=30,
     )
     assert r.status_code == 200
     feature = [f for f in r.json()["features"] if f["id"] == case["id"]][0]
@@ -329,15 +346,20 @@ def test_open311_address_string(writable: tuple[ServerProcess, str, Engine]) -> 
         "address_string": f"{h['town']}{h['village']}{h['grp']}组{h['house']}号",
     }
     r = httpx.post(
-        server.base + "/open311/v2/requests.json", data=form, headers={"X-API-Key": token}, timeout=30
+        server.base + "/open311/v2/requests.json",
+        data=form,
+        headers={"X-API-Key": token},
+        timeout=30,
     )
     assert r.status_code == 201, r.text
     sid = int(r.json()[0]["service_request_id"])
     assert h["grid"] in r.json()[0]["service_notice"]
     with engine.connect() as conn:
         grid, address = conn.execute(
-            sa.text("SELECT g.code, c.address FROM cases c JOIN grids g ON g.id = c.grid_id "
-                    "WHERE c.id = :id"),
+            sa.text(
+                "SELECT g.code, c.address FROM cases c JOIN grids g ON g.id = c.grid_id "
+                "WHERE c.id = :id"
+            ),
             {"id": sid},
         ).one()
     assert grid == h["grid"] and address == form["address_string"]
@@ -374,15 +396,25 @@ def test_import_gazetteer_all_or_nothing(demo_db: Engine, tmp_path: Path) -> Non
                     {
                         "type": "Feature",
                         "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                        "properties": {"code": "T1", "name": "新桥卫生院", "level": "兴趣点",
-                                       "kind": "clinic", "parent_code": village},
+                        "properties": {
+                            "code": "T1",
+                            "name": "新桥卫生院",
+                            "level": "兴趣点",
+                            "kind": "clinic",
+                            "parent_code": village,
+                        },
                     },
                     {
                         "type": "Feature",
                         "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                        "properties": {"code": "T1A", "name": "老卫生院", "level": "poi",
-                                       "alias_of": "T1", "kind": "former",
-                                       "valid_to": "2019-12-31"},
+                        "properties": {
+                            "code": "T1A",
+                            "name": "老卫生院",
+                            "level": "poi",
+                            "alias_of": "T1",
+                            "kind": "former",
+                            "valid_to": "2019-12-31",
+                        },
                     },
                 ],
             },

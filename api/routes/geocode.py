@@ -58,7 +58,8 @@ EXAMPLE = {
 
 async def _index() -> GazetteerIndex:
     engine = get_engine()
-    return fresh_index(engine) or await run_in_threadpool(current_index, engine)
+    fresh = fresh_index(engine)
+    return fresh if fresh is not None else await run_in_threadpool(current_index, engine)
 
 
 async def geocode_answer(q: Mapping[str, str]) -> bytes:

@@ -20,8 +20,8 @@ from gis.cases.sql import CASES, OPEN_SQL, TITLE, text_sql
 from gis.cases.text import MAX_ADDRESS, MAX_DESCRIPTION, MAX_NAME, MAX_TITLE, text
 from gis.crs.systems import parse_crs
 from gis.errors import Forbidden, InvalidCRS, InvalidInput
-from gis.owners.locate import locate_point
 from gis.geocode.place import Placement, place
+from gis.owners.locate import locate_point
 from gis.owners.pointcheck import cached_extent, check_points
 
 DUPLICATE_RADIUS_M = 50.0

@@ -96,7 +96,11 @@ def make_gazetteer(
     for layer, level in (("grids", "grid"), ("units", "unit")):
         f = boundaries[layer]
         for code, name, parent, p in zip(
-            f["code"], f["name"], f["parent_code"], shapely.point_on_surface(f.geometry.values)
+            f["code"],
+            f["name"],
+            f["parent_code"],
+            shapely.point_on_surface(f.geometry.values),
+            strict=True,
         ):
             out.add(code, name, level, p, parent)
     grids = boundaries["grids"]

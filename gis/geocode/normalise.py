@@ -104,7 +104,7 @@ _RELATION = re.compile(
 
 def split_modifier(norm: str) -> tuple[str, Modifier | None]:
     """The normalised address without its trailing relation words, and those words."""
-    core, parts = norm, []
+    core, parts = norm, list[str]()
     side: float | None = None
     distance: float | None = None
     while len(core) > 1:

@@ -125,7 +125,7 @@ def make_test_set(
     rng = np.random.default_rng([seed, 1414])
     places = _places(gazetteer)
     names = {normalise(str(n)) for n in gazetteer["name"]}
-    aliases = {}
+    aliases: dict[str, list[str]] = {}
     for r in gazetteer[gazetteer["alias_of"].notna()].itertuples():
         aliases.setdefault(r.alias_of, []).append(r.name)
     neighbours: dict[str, list[str]] = {}  # town name -> its villages' names

@@ -66,7 +66,7 @@ ALTER TABLE cases
     ADD COLUMN needs_location boolean NOT NULL DEFAULT false,
     ADD CONSTRAINT cases_located_check CHECK (geom IS NOT NULL OR needs_location);
 CREATE INDEX cases_needs_location_idx ON cases (id) WHERE needs_location;
-"""
+"""  # noqa: S608 - constants of this migration
 
 
 def upgrade() -> None:
