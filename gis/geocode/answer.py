@@ -5,6 +5,7 @@ so; an area over several grids with each grid's share."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from gis.errors import BadParameter
@@ -18,6 +19,8 @@ CONFIDENT = 0.6
 """A best candidate at or above this score is taken as placed (case intake, the CSV)."""
 LEVELS = ("district", "town", "village", "grid", "unit")
 EARTH_M_PER_DEG = 111_320.0
+_REFUSED = re.compile("[\x00-\x1f\ud800-\udfff]")
+_CJK = re.compile("[\u4e00-\u9fff\uf900-\ufaff\u2e80-\u2fdf]")  # ideographs (and NFKC's)
 
 
 def check_text(raw: object, name: str = "q") -> str:
@@ -31,9 +34,9 @@ def check_text(raw: object, name: str = "q") -> str:
         raise BadParameter(
             name, f"{len(text)} characters: an address has at most {MAX_LENGTH}; send only it"
         )
-    if any(0xD800 <= ord(c) <= 0xDFFF or ord(c) < 0x20 for c in text):
+    if _REFUSED.search(text):
         raise BadParameter(name, "holds control characters or lone surrogates: remove them")
-    if not any("\u4e00" <= c <= "\u9fff" for c in normalise(text)):
+    if not _CJK.search(text):
         raise BadParameter(
             name,
             f"{text[:40]!r} has no Chinese characters to read as an address; write it as "
@@ -45,9 +48,8 @@ def check_text(raw: object, name: str = "q") -> str:
 def _owner(ix: GazetteerIndex, i: int, lon: float, lat: float, moved: bool) -> dict[str, Any]:
     if moved:
         d = ix.plan.location(lon, lat).as_dict()
-    else:
-        d = ix.plan.describe(ix.owners, i, lon, lat).as_dict()
-    return {level: d[level] for level in LEVELS}
+        return {level: d[level] for level in LEVELS}
+    return ix.owner_of(i)
 
 
 def _admin_owner(ix: GazetteerIndex, i: int) -> dict[str, Any]:
@@ -82,7 +84,7 @@ def _candidate(
         "lat": round(lat, 7),
         "precision": PRECISION[ix.level[i]],
         "score": round(c.score, 3),
-        "matched": core[c.start : c.end],
+        "matched": c.matched(core),
         "level": ix.level[i],
         "code": ix.code[i],
         "owner": _admin_owner(ix, i) if len(shares) > 1 else _owner(ix, i, lon, lat, moved),
@@ -110,8 +112,9 @@ def _candidate(
     return out
 
 
-def geocode(ix: GazetteerIndex, text: str) -> dict[str, Any]:
-    """Candidates for one address (checked with check_text first), best first."""
+def geocode(ix: GazetteerIndex, text: str, limit: int = 5) -> dict[str, Any]:
+    """Candidates for one address (checked with check_text first), best first: at most
+    `limit` of them in full, and `found`, how many there were."""
     norm = normalise(text)
     core, modifier = split_modifier(norm)
     hits = find_hits(ix, core)
@@ -130,6 +133,10 @@ def geocode(ix: GazetteerIndex, text: str) -> dict[str, Any]:
             "message": "no place of the gazetteer is named in this address",
             "candidates": [],
         }
-    answers = [_candidate(ix, c, core, modifier) for c in found]
+    answers = [_candidate(ix, c, core, modifier) for c in found[:limit]]
     ambiguous = len(found) > 1 and found[0].score < found[0].raw
-    return {"status": "ambiguous" if ambiguous else "ok", "candidates": answers}
+    return {
+        "status": "ambiguous" if ambiguous else "ok",
+        "found": len(found),
+        "candidates": answers,
+    }

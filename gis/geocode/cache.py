@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -25,6 +26,10 @@ def gazetteer_index(conn: Connection) -> GazetteerIndex:
         cached = _cache.get(key)
         if cached is None or cached.version != version:
             cached = _cache[key] = GazetteerIndex(conn, plan)
+            # long-lived objects out of the collector's generations (as the plan's index):
+            # full collections walking them were the p99 of GET /geocode
+            gc.collect()
+            gc.freeze()
         return cached
 
 

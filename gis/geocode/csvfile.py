@@ -52,7 +52,7 @@ class GeocodeSummary:
 def _row(answer: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = dict.fromkeys(ADDED, "")
     found = answer.get("candidates", [])
-    out["candidates"] = len(found)
+    out["candidates"] = answer.get("found", len(found))
     out["geocode_status"] = answer.get("status", "")
     out["geocode_note"] = answer.get("message") or answer.get("error") or ""
     if found:
@@ -111,7 +111,7 @@ def geocode_csv(
             rows = []
             for i, raw in enumerate(chunk[col].tolist()):
                 try:
-                    answer = geocode(ix, check_text(raw, f"row {counts['rows'] + i + 1}"))
+                    answer = geocode(ix, check_text(raw, f"row {counts['rows'] + i + 1}"), limit=1)
                 except InvalidInput as exc:
                     answer = {"status": "error", "error": str(exc), "candidates": []}
                 rows.append(_row(answer))

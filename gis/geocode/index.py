@@ -27,6 +27,7 @@ LEVEL_WORDS = ("街道", "社区", "大道", "镇", "乡", "村", "区", "县", 
 SUFFIXES = ("街道", "社区", "镇", "村", "区", "乡", "县")  # stripped for short names
 SHORT_LEVELS = ("district", "town", "village")
 MAX_SHARES = 20
+OWNER_LEVELS = ("district", "town", "village", "grid", "unit")
 
 
 class GazetteerIndex:
@@ -80,9 +81,33 @@ class GazetteerIndex:
                     self.short[base].append(i)
                     break
         self.max_len = max((len(k) for k in self.names), default=1)
+        # text -> (entry, place, how it names it) for every name and short name
+        self.lookup: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        for text, entries in self.names.items():
+            for e in entries:
+                kind = self.alias_kind[e]
+                how = (
+                    "name"
+                    if kind is None
+                    else kind
+                    if kind in ("miswriting", "short")
+                    else "former"
+                )
+                self.lookup[text].append((e, self.place[e], how))
+        for text, entries in self.short.items():
+            self.lookup[text] += [(e, self.place[e], "short") for e in entries]
+        # names ending in a level word, keyed with one character of the name before that
+        # word blanked (阳?村): the names one character off a text are a few lookups away
+        self.one_off: dict[str, list[int]] = defaultdict(list)
+        for (word, _), entries in self.fuzzy.items():
+            for e in entries:
+                base = self.norm[e][: -len(word)]
+                for k in range(len(base)):
+                    self.one_off[base[:k] + "?" + self.norm[e][k + 1 :]].append(e)
         # every proper prefix of a name: a scan stops as soon as the text leaves them all
         self.prefixes = {k[:j] for k in (*self.names, *self.short) for j in range(1, len(k))}
         self._shares: dict[int, list[dict[str, Any]]] = {}
+        self._owner_of: dict[int, dict[str, Any]] = {}
 
     def _chains(self) -> None:
         """Each place's parents up the chain, and its district, town and village."""
@@ -119,6 +144,14 @@ class GazetteerIndex:
             for g, ix in by_grid.items()
         }
         self.rank = np.array([rank.get(self.level[i], 3) for i in range(self.n)])
+
+    def owner_of(self, i: int) -> dict[str, Any]:
+        """The owner chain (district to unit: code and name) of an entry's point (a copy)."""
+        got = self._owner_of.get(i)
+        if got is None:
+            d = self.plan.describe(self.owners, i, float(self.lon[i]), float(self.lat[i]))
+            got = self._owner_of[i] = {lv: d.as_dict()[lv] for lv in OWNER_LEVELS}
+        return {lv: dict(v) if v else None for lv, v in got.items()}
 
     def shares(self, i: int) -> list[dict[str, Any]]:
         """The grids an area entry covers, largest share first (at most MAX_SHARES)."""

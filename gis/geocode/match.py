@@ -34,6 +34,7 @@ RANK = {lvl: k for k, lvl in enumerate(("building", "house", "poi", "unit", "gri
 ADMIN_CHECKED = ("district", "town", "village")
 NOT_ADMIN_QU = ("小区", "社区", "片区", "工业区", "园区", "景区", "城区", "开发区", "新区", "校区")
 FOREIGN = re.compile(r"[\u4e00-\u9fff]{2,}?(?:自治区|省|自治州|市|州|盟|县|旗|区)")
+_LEVEL_WORD = re.compile("|".join(LEVEL_WORDS))  # 街道 before 道..., as LEVEL_WORDS orders them
 CLOSE = 0.8  # a rival within this share of the best score, in another grid, makes it ambiguous
 
 
@@ -62,25 +63,31 @@ class Candidate:
     wrong_town: bool = False
     conflicts: int = 0
     missing_number: bool = False
-    notes: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)  # the text it explains
+
+    def matched(self, core: str) -> str:
+        """The parts of the text this candidate was read from, in order."""
+        out, reach = [], 0
+        for a, b in sorted(self.spans):
+            if b > reach:
+                out.append(core[max(a, reach) : b])
+                reach = b
+        return "".join(out)
 
 
 def find_hits(ix: GazetteerIndex, core: str) -> list[Hit]:
     """Every gazetteer name in `core` (not those inside a longer one), then typos elsewhere."""
     hits: list[Hit] = []
     n = len(core)
-    names, short, prefixes = ix.names, ix.short, ix.prefixes
+    lookup, prefixes, longest = ix.lookup, ix.prefixes, ix.max_len
     for i in range(n):
-        for j in range(i + 1, min(n, i + ix.max_len) + 1):
+        for j in range(i + 1, min(n, i + longest) + 1):
             s = core[i:j]
-            if s not in prefixes and s not in names and s not in short:
+            found = lookup.get(s)
+            if found is not None:
+                hits += [Hit(e, place, i, j, QUALITY[how], how) for e, place, how in found]
+            if s not in prefixes:
                 break
-            for e in names.get(s, ()):
-                kind = ix.alias_kind[e]
-                how = kind if kind in QUALITY else ("name" if kind is None else "former")
-                hits.append(Hit(e, ix.place[e], i, j, QUALITY[how], how))
-            for e in short.get(s, ()):
-                hits.append(Hit(e, ix.place[e], i, j, QUALITY["short"], "short"))
     if len(hits) > 1:  # drop a name inside a longer one (阳昌 in 阳昌村, 阳昌村 in 阳昌村小学)
         ends = [0] * (n + 1)  # the furthest end of a name starting at each position
         for h in hits:
@@ -99,19 +106,19 @@ def find_hits(ix: GazetteerIndex, core: str) -> list[Hit]:
 def _typos(ix: GazetteerIndex, core: str, covered: list[bool]) -> list[Hit]:
     """Names one character off (溪百村 for 溪白村), ending in a level word, where no name was."""
     out = []
-    for w in LEVEL_WORDS:
-        p = core.find(w)
-        while p >= 0:
-            for base in (2, 3):
-                s0 = p - base
-                if s0 < 0 or any(covered[s0:p]) or covered[p]:
-                    continue
-                s = core[s0 : p + len(w)]
-                for e in ix.fuzzy.get((w, len(s)), ()):
-                    other = ix.norm[e]
-                    if sum(a != b for a, b in zip(s, other, strict=True)) == 1:
+    for m in _LEVEL_WORD.finditer(core):
+        w, p = m.group(), m.start()
+        for base in (2, 3):
+            s0 = p - base
+            if s0 < 0 or any(covered[s0:p]) or covered[p]:
+                continue
+            s = core[s0 : p + len(w)]
+            seen = set()
+            for k in range(base):  # one character replaced: the key with a gap there
+                for e in ix.one_off.get(s[:k] + "?" + s[k + 1 :], ()):
+                    if e not in seen:
+                        seen.add(e)
                         out.append(Hit(e, ix.place[e], s0, p + len(w), QUALITY["fuzzy"], "fuzzy"))
-            p = core.find(w, p + 1)
     return out
 
 
@@ -161,37 +168,46 @@ def candidates(ix: GazetteerIndex, core: str, hits: list[Hit]) -> list[Candidate
         if ix.level[h.place] in ADMIN_CHECKED:
             given.setdefault(ix.level[h.place], []).append(h)
     out = []
+    n = len(core)
     for h in hits:
         entry, end, missing = _follow(ix, h.place, h.end, tokens)
         c = Candidate(entry, h, h.start, end, h.quality, missing_number=missing)
-        explained = set(range(h.start, end))
+        c.spans.append((h.start, end))
+        mine_admin = ix.admin[h.entry]
         for level, found in given.items():
+            mine = mine_admin.get(level)
+            if mine is None:
+                continue
             others = [g for g in found if g.end <= h.start or g.start >= h.end]
             if not others:
                 continue
-            mine = ix.admin[h.entry].get(level)
-            if mine is None:
-                continue
-            support = [g for g in others if g.place == mine]
+            support = [(g.start, g.end) for g in others if g.place == mine]
             if support:
-                for g in support:
-                    explained.update(range(g.start, g.end))
-                c.start = min(c.start, *(g.start for g in support))
+                c.spans += support
             else:
                 c.conflicts += 1
                 c.wrong_town |= level == "town"
-        for g in hits:  # the province and city, and any other ancestor named
-            if g.place in ix.ancestors[h.entry]:
-                explained.update(range(g.start, g.end))
-        unexplained = len(core) - len(explained)
+        ancestors = ix.ancestors[h.entry]
+        explained = c.spans + [(g.start, g.end) for g in hits if g.place in ancestors]
         level = ix.level[entry]
         factor = FACTOR.get(level, 0.5)
         if level in ("village", "area") and len(ix.shares(entry)) > 1:
             factor = 0.5
         c.raw *= factor * 0.3**c.conflicts * (0.6 if missing else 1.0)
-        c.raw *= max(0.5, 1.0 - 0.04 * unexplained)
+        c.raw *= max(0.5, 1.0 - 0.04 * (n - _covered(explained)))
         out.append(c)
     return _rank(ix, out)
+
+
+def _covered(spans: list[tuple[int, int]]) -> int:
+    """How many characters the spans cover together."""
+    total, reach = 0, 0
+    for a, b in sorted(spans):
+        a = max(a, reach)
+        if b > a:
+            total += b - a
+            reach = b
+    return total
 
 
 def _rank(ix: GazetteerIndex, found: list[Candidate]) -> list[Candidate]:

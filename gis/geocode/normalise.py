@@ -25,13 +25,14 @@ _OFFICES = (
     ("村委", "村"),
     ("居委", "社区"),
 )
-_SYNONYMS = (
-    (re.compile(r"(\d+)队"), r"\1组"),  # 生产队 and 村民小组 are numbered alike
-    (re.compile(r"(\d+)幢"), r"\1栋"),
-    (re.compile(r"(\d+)号楼"), r"\1栋"),
-    (re.compile(r"(\d+)村民小组"), r"\1组"),
-    (re.compile(r"(\d+)小组"), r"\1组"),
+_SYNONYMS = (  # (pattern, replacement, a word the text must hold for it to apply)
+    (re.compile(r"(\d+)队"), r"\1组", "队"),  # 生产队 and 村民小组 are numbered alike
+    (re.compile(r"(\d+)幢"), r"\1栋", "幢"),
+    (re.compile(r"(\d+)号楼"), r"\1栋", "号楼"),
+    (re.compile(r"(\d+)村民小组"), r"\1组", "小组"),
+    (re.compile(r"(\d+)小组"), r"\1组", "小组"),
 )
+_ANY_NUMERAL = re.compile(f"[{_NUMERAL}]")
 _DROP = re.compile(r"[^\w\-]|_")  # after NFKC: keep letters, digits, CJK and '-'
 _DIGITS = re.compile(r"[0-9\-]+")
 
@@ -54,12 +55,15 @@ def normalise(text: str) -> str:
     """The text the gazetteer and the matcher compare: the same rules for both sides."""
     t = unicodedata.normalize("NFKC", text)
     t = _DROP.sub("", t)
-    for office, short in _OFFICES:
-        t = t.replace(office, short)
-    t = _BESIDE.sub(lambda m: str(chinese_number(m.group(1))), t)
-    for pattern, repl in _SYNONYMS:
-        t = pattern.sub(repl, t)
-    return _ORDINAL.sub(r"\1", t)
+    if "委" in t:
+        for office, short in _OFFICES:
+            t = t.replace(office, short)
+    if _ANY_NUMERAL.search(t):
+        t = _BESIDE.sub(lambda m: str(chinese_number(m.group(1))), t)
+    for pattern, repl, word in _SYNONYMS:
+        if word in t:
+            t = pattern.sub(repl, t)
+    return _ORDINAL.sub(r"\1", t) if "第" in t else t
 
 
 def bigrams(norm: str) -> list[str]:

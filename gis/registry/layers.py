@@ -249,7 +249,7 @@ LAYERS: dict[str, Layer] = {
                 Field("valid_to", kind="date"),
             ),
             id_field="code",
-            min_zoom=16,
+            min_zoom=15,  # house numbers: a street's worth per tile
             style=Style("#7d3c98"),
             popup=("name", "level", "number", "parent_code", "alias_of"),
         ),
