@@ -3,6 +3,8 @@ candidate's point, precision, score, the number of candidates and the owners add
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ from tqdm import tqdm
 from gis.errors import InvalidInput
 from gis.geocode.answer import CONFIDENT, check_text, geocode
 from gis.geocode.cache import gazetteer_index
+from gis.geocode.index import GazetteerIndex
 from gis.io.locate_csv import _count_rows
 
 CHUNK = 20_000
@@ -67,6 +70,23 @@ def _row(answer: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_SHARED: list[GazetteerIndex] = []  # the index the forked workers inherit
+
+
+def _geocode_rows(job: tuple[int, list[str]]) -> list[dict[str, Any]]:
+    """Rows of ADDED for addresses (numbered from `first`), in a worker or in process."""
+    first, texts = job
+    ix = _SHARED[0]
+    rows = []
+    for i, raw in enumerate(texts):
+        try:
+            answer = geocode(ix, check_text(raw, f"row {first + i + 1}"), limit=1)
+        except InvalidInput as exc:
+            answer = {"status": "error", "error": str(exc), "candidates": []}
+        rows.append(_row(answer))
+    return rows
+
+
 def geocode_csv(
     engine: Engine,
     src: Path,
@@ -74,8 +94,10 @@ def geocode_csv(
     address_col: str | None = None,
     encoding: str | None = None,
     progress: bool = False,
+    workers: int | None = None,
 ) -> GeocodeSummary:
-    """Write `dst`: every row and column of `src` plus ADDED."""
+    """Write `dst`: every row and column of `src` plus ADDED; a large file is geocoded by
+    `workers` processes (default: one per core)."""
     if not src.exists():
         raise InvalidInput(f"no such file: {src}")
     started = time.perf_counter()
@@ -100,30 +122,40 @@ def geocode_csv(
     if clash:
         raise InvalidInput(f"{src.name} already has column(s) {', '.join(clash)}; rename them")
     with engine.connect() as conn:
-        ix = gazetteer_index(conn)
+        _SHARED[:] = [gazetteer_index(conn)]
     counts = {"rows": 0, "placed": 0, "ambiguous": 0, "unplaced": 0}
     tmp = dst.with_name(dst.name + ".part")
     reader = pd.read_csv(
         src, dtype=str, keep_default_na=False, chunksize=CHUNK, encoding=encoding or "utf-8-sig"
     )
-    with tqdm(total=_count_rows(src), unit="rows", disable=not progress, desc="geocoding") as bar:
-        for n, chunk in enumerate(reader):
-            rows = []
-            for i, raw in enumerate(chunk[col].tolist()):
-                try:
-                    answer = geocode(ix, check_text(raw, f"row {counts['rows'] + i + 1}"), limit=1)
-                except InvalidInput as exc:
-                    answer = {"status": "error", "error": str(exc), "candidates": []}
-                rows.append(_row(answer))
-                score = answer["candidates"][0]["score"] if answer["candidates"] else 0.0
-                counts["placed"] += score >= CONFIDENT
-                counts["ambiguous"] += answer["status"] == "ambiguous"
-                counts["unplaced"] += score < CONFIDENT
-            added = pd.DataFrame(rows, index=chunk.index, columns=list(ADDED))
-            out = pd.concat([chunk, added], axis=1)
-            out.to_csv(tmp, mode="w" if n == 0 else "a", header=n == 0, index=False)
-            counts["rows"] += len(chunk)
-            bar.update(len(chunk))
+    total = _count_rows(src)
+    workers = max(1, min(workers or os.cpu_count() or 1, 8)) if total >= 5 * CHUNK // 10 else 1
+    # forked workers share the index built above (copy-on-write); they never touch the database
+    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
+    try:
+        with tqdm(total=total, unit="rows", disable=not progress, desc="geocoding") as bar:
+            for n, chunk in enumerate(reader):
+                texts = chunk[col].tolist()
+                step = -(-len(texts) // workers)
+                jobs = [
+                    (counts["rows"] + k, texts[k : k + step]) for k in range(0, len(texts), step)
+                ]
+                parts = pool.map(_geocode_rows, jobs) if pool else map(_geocode_rows, jobs)
+                rows = [r for part in parts for r in part]
+                for r in rows:
+                    placed = r["score"] != "" and float(r["score"]) >= CONFIDENT
+                    counts["placed"] += placed
+                    counts["unplaced"] += not placed
+                    counts["ambiguous"] += r["geocode_status"] == "ambiguous"
+                added = pd.DataFrame(rows, index=chunk.index, columns=list(ADDED))
+                out = pd.concat([chunk, added], axis=1)
+                out.to_csv(tmp, mode="w" if n == 0 else "a", header=n == 0, index=False)
+                counts["rows"] += len(chunk)
+                bar.update(len(chunk))
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
     tmp.replace(dst)
     return GeocodeSummary(
         counts["rows"],
