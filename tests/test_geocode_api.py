@@ -311,6 +311,13 @@ def test_vague_address_stays_unlocated(writable: tuple[ServerProcess, str, Engin
             {"id": case["id"]},
         ).one()
     assert geom is None and grid is None and flag is True
+    r = httpx.get(
+        server.base + "/api/v1/cases",
+        params={"needs_location": "true"},
+        headers=bearer(token),
+        timeout=30,
+    )
+    assert [c["id"] for c in r.json()["cases"]] == [case["id"]]  # the one to place
     # the lists and exports still read it
     r = httpx.get(
         server.base + "/api/v1/cases",

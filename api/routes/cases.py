@@ -164,6 +164,9 @@ async def list_cases(
     district: str | None = Query(None, description="12-digit district code", max_length=12),
     open: bool | None = Query(None, description="true: the open stages; false: the others"),
     overdue: bool | None = None,
+    needs_location: bool | None = Query(
+        None, description="true: cases filed by an address that could not be placed"
+    ),
     q: str | None = Query(
         None,
         description=f"text in the title, description or address (a number: also the id); "
@@ -190,6 +193,7 @@ async def list_cases(
         district=district,
         open=open,
         overdue=overdue,
+        needs_location=needs_location,
         q=q,
         bbox=_bbox(bbox),
         reported_after=reported_after,

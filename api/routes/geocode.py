@@ -21,7 +21,7 @@ from gis.access.policy import may_read_features
 from gis.access.roles import PUBLIC_ROLE
 from gis.errors import BadParameter, Forbidden, InvalidInput, TooLarge
 from gis.geocode.answer import MAX_LENGTH, check_text, geocode
-from gis.geocode.cache import current_index, fresh_index
+from gis.geocode.cache import current_index, held_index
 from gis.geocode.index import GazetteerIndex
 from gis.geocode.reverse import reverse
 from gis.owners.pointcheck import check_points
@@ -57,9 +57,11 @@ EXAMPLE = {
 
 
 async def _index() -> GazetteerIndex:
+    """The index this server holds (re-checked once a second by api/app.py's background task),
+    built on the first request."""
     engine = get_engine()
-    fresh = fresh_index(engine)
-    return fresh if fresh is not None else await run_in_threadpool(current_index, engine)
+    held = held_index(engine)
+    return held if held is not None else await run_in_threadpool(current_index, engine)
 
 
 async def geocode_answer(q: Mapping[str, str]) -> bytes:

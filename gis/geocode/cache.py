@@ -1,5 +1,7 @@
 """The gazetteer index kept per database, rebuilt when the gazetteer or the plan changes:
-`gazetteer_index` checks both versions on a connection, `current_index` at most once a second."""
+`gazetteer_index` checks both versions on a connection, `current_index` at most once a second,
+and a server re-checks the index it holds in the background (`refresh_held`), so a request
+never waits on the database for it."""
 
 from __future__ import annotations
 
@@ -46,11 +48,13 @@ def current_index(engine: Engine, max_age_s: float = 1.0) -> GazetteerIndex:
     return index
 
 
-def fresh_index(engine: Engine, max_age_s: float = 1.0) -> GazetteerIndex | None:
-    """The cached index when it was checked within max_age_s, else None (never touches the
-    database: the caller checks it off the event loop)."""
-    key = str(engine.url)
-    cached = _cache.get(key)
-    if cached is not None and time.monotonic() - _checked.get(key, 0.0) < max_age_s:
-        return cached
-    return None
+def held_index(engine: Engine) -> GazetteerIndex | None:
+    """The index last built for this database, however old (never touches the database)."""
+    return _cache.get(str(engine.url))
+
+
+def refresh_held(engine: Engine) -> None:
+    """Re-check an index that was built (by the server's background task, once a second); a
+    server that never geocoded builds none."""
+    if held_index(engine) is not None:
+        current_index(engine, 0.0)

@@ -23,7 +23,7 @@ ROWS_SQL = sa.text(
     "THEN ST_AsBinary(area) END AS area FROM gazetteer ORDER BY id"
 )
 NUMBERED = ("group", "house", "building")  # found by their parent and number, not by name
-LEVEL_WORDS = ("街道", "社区", "大道", "镇", "乡", "村", "区", "县", "路", "街", "巷")
+LEVEL_WORDS = ("街道", "社区", "大道", "镇", "乡", "村", "区", "县", "路", "街", "巷", "市", "省")
 SUFFIXES = ("街道", "社区", "镇", "村", "区", "乡", "县")  # stripped for short names
 SHORT_LEVELS = ("district", "town", "village")
 MAX_SHARES = 20

@@ -33,6 +33,7 @@ FACTOR = {
 RANK = {lvl: k for k, lvl in enumerate(("building", "house", "poi", "unit", "grid", "group"))}
 ADMIN_CHECKED = ("district", "town", "village")
 NOT_ADMIN_QU = ("小区", "社区", "片区", "工业区", "园区", "景区", "城区", "开发区", "新区", "校区")
+_ADMIN_WORD = re.compile("省|市|州|盟|县|旗|区")
 FOREIGN = re.compile(r"[\u4e00-\u9fff]{2,}?(?:自治区|省|自治州|市|州|盟|县|旗|区)")
 _LEVEL_WORD = re.compile("|".join(LEVEL_WORDS))  # 街道 before 道..., as LEVEL_WORDS orders them
 CLOSE = 0.8  # a rival within this share of the best score, in another grid, makes it ambiguous
@@ -127,17 +128,29 @@ def foreign(ix: GazetteerIndex, core: str, hits: list[Hit]) -> str | None:
     below that is not ours (nor one typo from ours): the address is elsewhere."""
     inner = [h.start for h in hits if ix.level[h.place] not in ("province", "city")]
     end = min(inner, default=len(core))
+    if not _ADMIN_WORD.search(core, 0, end):
+        return None
     covered = [False] * end
     for h in hits:
         for k in range(h.start, min(h.end, end)):
             covered[k] = True
-    text = "".join(c if not covered[k] else " " for k, c in enumerate(core[:end]))
-    for m in FOREIGN.finditer(text.replace(" ", "|")):
+    text = "".join(c if not covered[k] else "|" for k, c in enumerate(core[:end]))
+    for m in FOREIGN.finditer(text):
         token = m.group()
-        if any(token.endswith(q) for q in NOT_ADMIN_QU):
-            continue
-        return token
+        if not any(token.endswith(q) for q in NOT_ADMIN_QU) and not _ours(ix, token):
+            return token
     return None
+
+
+def _ours(ix: GazetteerIndex, token: str) -> bool:
+    """Whether the end of `token` is one character off a province, city or district of ours."""
+    for n in range(3, min(len(token), 6) + 1):
+        t = token[-n:]
+        for k in range(n - 1):
+            for e in ix.one_off.get(t[:k] + "?" + t[k + 1 :], ()):
+                if ix.level[ix.place[e]] in ("province", "city", "district"):
+                    return True
+    return False
 
 
 def _follow(
