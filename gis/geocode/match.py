@@ -182,7 +182,10 @@ def candidates(ix: GazetteerIndex, core: str, hits: list[Hit]) -> list[Candidate
             given.setdefault(ix.level[h.place], []).append(h)
     out = []
     n = len(core)
+    above = {a for p in {h.place for h in hits} for a in ix.ancestors[p]}
     for h in hits:
+        if h.place in above:
+            continue  # a parent of another place named: that place's candidate answers for it
         entry, end, missing = _follow(ix, h.place, h.end, tokens)
         c = Candidate(entry, h, h.start, end, h.quality, missing_number=missing)
         c.spans.append((h.start, end))
