@@ -436,3 +436,31 @@ def test_import_gazetteer_all_or_nothing(demo_db: Engine, tmp_path: Path) -> Non
     best = json.loads(res.stdout)["candidates"][0]
     assert best["code"] == "T1" and "former" in best["note"] and "2019-12-31" in best["note"]
     assert best["owner"]["village"]["code"] == h["village_code"]
+
+
+def test_named_area_gives_each_grids_share(demo_server: ServerProcess, demo_ro: Engine) -> None:
+    with demo_ro.connect() as conn:
+        code, text = conn.execute(
+            sa.text(
+                "SELECT a.code, t.name || a.name FROM gazetteer a JOIN gazetteer t "
+                "ON t.id = a.parent_id WHERE a.level = 'area' ORDER BY a.code LIMIT 1"
+            )
+        ).one()
+        expected = dict(
+            conn.execute(
+                sa.text(
+                    "WITH s AS (SELECT g.code, ST_Area(ST_Intersection(g.geom, a.area)::geography)"
+                    " AS m2 FROM gazetteer a JOIN grids g ON g.valid_to IS NULL "
+                    "AND ST_Intersects(g.geom, a.area) WHERE a.code = :c) "
+                    "SELECT code, m2 / sum(m2) OVER () FROM s WHERE m2 > 0"
+                ),
+                {"c": code},
+            ).all()
+        )
+    best = get(demo_server, "/api/v1/geocode", q=text).json()["candidates"][0]
+    assert best["precision"] == "地片" and best["code"] == code and best["owner"]["grid"] is None
+    got = {g["code"]: g["share"] for g in best["grids"]}
+    big = {k for k, v in expected.items() if v > 0.001}
+    assert big <= set(got) <= set(expected)
+    for k in big:
+        assert abs(got[k] - expected[k]) < 0.01

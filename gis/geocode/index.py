@@ -12,6 +12,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gis.crs.systems import transformer
 from gis.geocode.levels import ADMIN
 from gis.owners.index import OwnerIndex
 
@@ -135,8 +136,8 @@ class GazetteerIndex:
         for i in houses:
             if self.grid[i] >= 0:
                 by_grid[int(self.grid[i])].append(i)
-        t = self.plan._to_metric
-        x, y = t.transform(self.lon, self.lat)
+        self.to_metric = transformer(4326, self.plan.metric_epsg)
+        x, y = self.to_metric.transform(self.lon, self.lat)
         self.xy = np.column_stack([x, y])
         rank = {"house": 0, "building": 1, "poi": 2}
         self.in_grid = {
@@ -169,7 +170,8 @@ class GazetteerIndex:
             areas = shapely.area(plan.grid_metric[idx])
         elif own in self.area:
             poly = self.area[own]
-            metric = plan._metric(np.array([poly]))[0]
+            t = self.to_metric
+            metric = shapely.transform(poly, lambda xy: np.column_stack(t.transform(*xy.T)))
             idx = plan.grid_metric_tree.query(metric, predicate="intersects")
             inter = shapely.intersection(plan.grid_metric[idx], metric)
             areas = shapely.area(inter)

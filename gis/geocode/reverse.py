@@ -30,7 +30,7 @@ def reverse(ix: GazetteerIndex, lon: float, lat: float) -> dict[str, Any]:
         )
     owner = loc.as_dict()
     grid = int(np.flatnonzero(ix.plan.grid_ids == loc.grid_id)[0])
-    x, y = ix.plan._to_metric.transform(lon, lat)
+    x, y = ix.to_metric.transform(lon, lat)
     found = ix.in_grid.get(grid)
     if found is not None and len(found):
         d = np.hypot(ix.xy[found, 0] - x, ix.xy[found, 1] - y)
