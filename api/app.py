@@ -18,6 +18,7 @@ from api.routes import (
     console,
     coverage,
     docs,
+    geocode,
     health,
     hotspots,
     locate,
@@ -36,15 +37,17 @@ PLAN_CHECK_S = 1.0  # how often a worker checks whether the grid plan changed
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Keep the plan index of the current grids fresh in the background."""
+    """Keep the plan index of the current grids (and the gazetteer's) fresh in the background."""
     from fastapi.concurrency import run_in_threadpool
 
+    from gis.geocode.cache import refresh_held
     from gis.owners.cache import plan_index
     from gis.store.db import get_engine
 
     async def refresh() -> None:
         try:
             await run_in_threadpool(plan_index, get_engine(), 0.0)
+            await run_in_threadpool(refresh_held, get_engine())  # the gazetteer, once built
         except Exception:  # noqa: BLE001 - no database yet: /healthz says so
             pass
 
@@ -84,6 +87,7 @@ def create_app(hot_paths: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(map.router)
     app.include_router(locate.router)
+    app.include_router(geocode.router)
     app.include_router(session.router)
     app.include_router(console.router)  # before cases: /cases/lifecycle is no case id
     app.include_router(cases.router)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
 from api.auth import SESSION_COOKIE
+from api.routes.geocode import geocode_answer
 from api.routes.locate import locate_answer
 from gis.errors import OneMapError
 
@@ -26,7 +27,7 @@ Answer = Callable[[Mapping[str, str]], Awaitable[bytes]]
 
 # /livez stays in FastAPI on purpose: it is the trivial endpoint that bench/http_locate.py
 # compares locate with, i.e. what any other route of this server costs.
-HOT: dict[str, Answer] = {"/api/v1/locate": locate_answer}
+HOT: dict[str, Answer] = {"/api/v1/locate": locate_answer, "/api/v1/geocode": geocode_answer}
 _HEADERS = [(b"content-type", b"application/json")]
 
 

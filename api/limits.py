@@ -60,7 +60,7 @@ class Rule:
 
 
 RULES = (
-    Rule("batch_locate", "batch locates", "POST", r"/api/v1/locate"),
+    Rule("batch_locate", "batch locates and geocodes", "POST", r"/api/v1/(locate|geocode)"),
     Rule("exports", "case exports", "GET", r"/api/v1/cases", _export),
     # Figures computed per request: statistics, performance figures, hotspots, coverage.
     Rule("statistics", "statistics", "GET", r"/api/v1/(cases/stats|stats/[^/]+|hotspots|coverage)"),

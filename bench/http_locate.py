@@ -21,8 +21,11 @@ from gis.store.settings import PROJECT_ROOT
 CONNECTIONS, THREADS, SECONDS = 32, 2, 15
 
 
-def _wrk(url: str, script: Path | None) -> dict[str, float]:
-    argv = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
+def _wrk(
+    url: str, script: Path | None, connections: int = CONNECTIONS, seconds: int = SECONDS
+) -> dict[str, float]:
+    threads = min(THREADS, connections)
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
         argv += ["-s", str(script)]
     out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bench import (
     console,
+    geocode,
     http_locate,
     import_speed,
     locate_bulk,
@@ -21,6 +22,7 @@ def main() -> None:
     console.main()
     locate_http_bulk.main()
     locate_dask.main()
+    geocode.main()
 
 
 if __name__ == "__main__":

@@ -66,7 +66,9 @@ def to_geojson(cases: Iterable[dict[str, Any]]) -> bytes:
         {
             "type": "Feature",
             "id": c["id"],
-            "geometry": {"type": "Point", "coordinates": [c["lon"], c["lat"]]},
+            "geometry": None
+            if c["lon"] is None  # filed by an address not yet placed
+            else {"type": "Point", "coordinates": [c["lon"], c["lat"]]},
             "properties": flat(c),
         }
         for c in cases

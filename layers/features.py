@@ -189,13 +189,13 @@ def _select(layer: Layer, role: str) -> str:
     )
 
 
-def _feature(fid: Any, geometry: str, properties: str) -> str:
+def _feature(fid: Any, geometry: str | None, properties: str) -> str:
     """A GeoJSON Feature around PostGIS's geometry and properties texts (kept as they are)."""
     return orjson.dumps(
         {
             "type": "Feature",
             "id": fid,
-            "geometry": orjson.Fragment(geometry),
+            "geometry": None if geometry is None else orjson.Fragment(geometry),  # unlocated
             "properties": orjson.Fragment(properties),
         }
     ).decode()

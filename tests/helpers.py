@@ -141,6 +141,7 @@ LAYER_ROWS_SQL = {
     "hotspots": "SELECT count(*) FROM hotspots",
     "parcels": "SELECT count(*) FROM parcels",
     "stations": "SELECT count(*) FROM stations",
+    "gazetteer": "SELECT count(*) FROM gazetteer",
     # the analysts' computed layers (the demo load publishes them), over the current grids
     "case_hotspots": "SELECT count(*) FROM grid_hotspots h JOIN grids g ON g.id = h.grid_id "
     "WHERE h.subject = 'cases' AND g.valid_to IS NULL",

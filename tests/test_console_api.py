@@ -626,6 +626,7 @@ TILE_LAYERS = [
     "hotspots",
     "parcels",
     "stations",
+    "gazetteer",
     "case_hotspots",
     "waterlogging_hotspots",
     "coverage",

@@ -6,7 +6,19 @@ import sys
 
 import click
 
-from api.cli import backup, categories, coverage, data, db, demo, locate, serve, stats, users
+from api.cli import (
+    backup,
+    categories,
+    coverage,
+    data,
+    db,
+    demo,
+    geocode,
+    locate,
+    serve,
+    stats,
+    users,
+)
 from gis.errors import OneMapError
 
 
@@ -38,6 +50,7 @@ for _command in (
     data.new_plan_cmd,
     data.rejoin_cmd,
     locate.locate_cmd,
+    geocode.geocode_cmd,
     serve.serve,
     backup.backup_cmd,
     backup.restore_cmd,

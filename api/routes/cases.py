@@ -65,9 +65,11 @@ class CaseIn(BaseModel):
     category: str = Field(..., description="a minor class code (GET /api/v1/cases/categories)")
     title: str = Field(..., examples=["小区门口积水严重"])
     description: str | None = None
-    location: Location
+    location: Location | None = Field(
+        None, description="the point; without it the address is placed by the gazetteer"
+    )
     reporter: Reporter | None = None
-    address: str | None = None
+    address: str | None = Field(None, examples=["湖泰镇阳昌村3组12号"])
 
 
 class ActionIn(BaseModel):
@@ -75,7 +77,9 @@ class ActionIn(BaseModel):
     note: str | None = Field(None, examples=["派至网格长处理"])
 
 
-def _xy(loc: Location) -> tuple[float, float]:
+def _xy(loc: Location | None) -> tuple[float | None, float | None]:
+    if loc is None:  # filed by address (issue 14)
+        return None, None
     if loc.lon is not None and loc.lat is not None and loc.x is None and loc.y is None:
         return loc.lon, loc.lat
     if loc.x is not None and loc.y is not None and loc.lon is None and loc.lat is None:
@@ -127,7 +131,7 @@ async def create(body: CaseIn, actor: ActorDep, engine: EngineDep) -> JSONRespon
         title=body.title,
         x=x,
         y=y,
-        crs=body.location.crs,
+        crs=body.location.crs if body.location else None,
         description=body.description,
         reporter_name=body.reporter.name if body.reporter else None,
         reporter_phone=body.reporter.phone if body.reporter else None,
@@ -160,6 +164,9 @@ async def list_cases(
     district: str | None = Query(None, description="12-digit district code", max_length=12),
     open: bool | None = Query(None, description="true: the open stages; false: the others"),
     overdue: bool | None = None,
+    needs_location: bool | None = Query(
+        None, description="true: cases filed by an address that could not be placed"
+    ),
     q: str | None = Query(
         None,
         description=f"text in the title, description or address (a number: also the id); "
@@ -186,6 +193,7 @@ async def list_cases(
         district=district,
         open=open,
         overdue=overdue,
+        needs_location=needs_location,
         q=q,
         bbox=_bbox(bbox),
         reported_after=reported_after,

@@ -103,7 +103,7 @@ async def services(engine: EngineDep) -> Any:
 def _float(form: Any, name: str) -> float:
     raw = form.get(name)
     if raw is None or str(raw).strip() == "":
-        raise InvalidInput(f"{name} is required: OneMap files requests by coordinates (lat, long)")
+        raise InvalidInput(f"{name} is required: give lat and long, or address_string alone")
     try:
         return float(raw)
     except ValueError:
@@ -164,22 +164,25 @@ async def create_request(request: Request, engine: EngineDep) -> Any:
     service = str(form.get("service_code") or "").strip()
     if not service:
         raise InvalidInput("service_code is required (GET services.json lists them)")
+    address = str(form.get("address_string")).strip() if form.get("address_string") else None
+    by_address = address and not any(str(form.get(k) or "").strip() for k in ("long", "lat"))
     new = NewCase(
         category=service,
         title=(description[:60] or service) if description else service,
-        x=_float(form, "long"),
-        y=_float(form, "lat"),
+        x=None if by_address else _float(form, "long"),  # GeoReport v2: lat/long or address
+        y=None if by_address else _float(form, "lat"),
         crs=str(form.get("crs")) if form.get("crs") else None,
         description=description or None,
         reporter_name=name or None,
         reporter_phone=str(form.get("phone")).strip() if form.get("phone") else None,
-        address=str(form.get("address_string")).strip() if form.get("address_string") else None,
+        address=address,
     )
     case = await in_tx(engine, lambda c: intake.create_case(c, new, actor, source="open311"))
     notice = (
         f"filed to grid {case['grid']['code']}; respond by {case['respond_by']}"
         if case["grid"]
-        else "filed"
+        else "filed without a location: the address could not be placed with confidence; "
+        "a dispatcher will place it"
     )
     return JSONResponse(
         [{"service_request_id": str(case["id"]), "service_notice": notice, "account_id": None}],

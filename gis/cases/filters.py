@@ -74,6 +74,7 @@ class CaseFilter:
     category: str | None = None  # one or several, comma-separated
     grid: str | None = None
     overdue: bool | None = None
+    needs_location: bool | None = None  # True: filed by an address not yet placed (issue 14)
     open: bool | None = None  # True: the five open stages; False: closed, evaluated, cancelled
     bbox: tuple[float, float, float, float] | None = None
     reported_after: datetime | None = None
@@ -121,6 +122,8 @@ def where_sql(f: CaseFilter, role: str) -> tuple[list[str], dict[str, Any]]:
         where.append(f"t.status {'' if f.open else 'NOT '}IN ({OPEN_SQL})")
     if f.overdue is not None:
         where.append(OVERDUE if f.overdue else f"NOT {OVERDUE}")
+    if f.needs_location is not None:
+        where.append("t.needs_location" if f.needs_location else "NOT t.needs_location")
     if f.bbox:
         where.append("t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
         binds.update(zip(("minx", "miny", "maxx", "maxy"), f.bbox, strict=True))

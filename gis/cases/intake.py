@@ -20,6 +20,7 @@ from gis.cases.sql import CASES, OPEN_SQL, TITLE, text_sql
 from gis.cases.text import MAX_ADDRESS, MAX_DESCRIPTION, MAX_NAME, MAX_TITLE, text
 from gis.crs.systems import parse_crs
 from gis.errors import Forbidden, InvalidCRS, InvalidInput
+from gis.geocode.place import Placement, place
 from gis.owners.locate import locate_point
 from gis.owners.pointcheck import cached_extent, check_points
 
@@ -32,8 +33,8 @@ PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,28}[0-9]$")
 class NewCase:
     category: str
     title: str
-    x: float
-    y: float
+    x: float | None  # None with y: filed by `address` alone (placed by gis/geocode)
+    y: float | None
     crs: str | None = None
     description: str | None = None
     reporter_name: str | None = None
@@ -41,8 +42,11 @@ class NewCase:
     address: str | None = None
 
 
-def check_new_case(conn: Connection, new: NewCase) -> tuple[float, float, dict[str, Any]]:
-    """Validate a new case; its lon/lat in EPSG:4326 and category row, or InvalidInput."""
+def check_new_case(
+    conn: Connection, new: NewCase
+) -> tuple[float | None, float | None, dict[str, Any]]:
+    """Validate a new case; its lon/lat in EPSG:4326 (None: filed by address) and category
+    row, or InvalidInput."""
     category = text("category", new.category, 40, required=True)
     cat = (
         conn.execute(sa.text("SELECT * FROM case_categories WHERE code = :c"), {"c": category})
@@ -62,6 +66,10 @@ def check_new_case(conn: Connection, new: NewCase) -> tuple[float, float, dict[s
     phone = text("reporter_phone", new.reporter_phone, 30)
     if phone and not PHONE.match(phone):
         raise InvalidInput(f"reporter_phone {phone!r} is not a phone number (digits, -, +)")
+    if new.x is None and new.y is None:
+        if not text("address", new.address, MAX_ADDRESS):
+            raise InvalidInput("give the location (coordinates) or the address")
+        return None, None, dict(cat)
     try:
         crs = parse_crs(new.crs)
     except InvalidCRS as exc:
@@ -81,6 +89,13 @@ def create_case(
     if actor.role not in FILERS:
         raise Forbidden(f"a {actor.role} may not file cases ({', '.join(FILERS)} may)")
     lon, lat, cat = check_new_case(conn, new)
+    placed = None
+    if lon is None or lat is None:  # filed by address: placed when the geocoder is sure
+        placed = place(conn, str(new.address))
+        if not placed.located:
+            return _unlocated(conn, new, actor, source, cat, placed)
+        lon, lat = placed.lon, placed.lat
+        assert lon is not None and lat is not None
     loc = locate_point(conn, lon, lat)
     if loc.status == "outside" or loc.grid is None:
         nearest = f"the nearest grid is {loc.nearest.code}, " if loc.nearest else ""
@@ -98,16 +113,20 @@ def create_case(
             """
             INSERT INTO cases (category, title, description, status, reporter_name,
                                reporter_phone, address, geom, grid_id, unit_id, on_boundary,
-                               snap_distance_m, source, respond_by, close_by)
+                               snap_distance_m, source, respond_by, close_by,
+                               geocode_precision, geocode_score)
             SELECT :category, :title, :description, 'reported', :rname, :rphone, :address,
                    ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
                    :grid_id, :unit_id,
                    :on_boundary, :snap, :source,
-                   now() + :respond * interval '1 hour', now() + :close * interval '1 hour'
+                   now() + :respond * interval '1 hour', now() + :close * interval '1 hour',
+                   :precision, :score
             RETURNING id
             """
         ),
         {
+            "precision": placed.precision if placed else None,
+            "score": placed.score if placed else None,
             "category": new.category,
             "title": text("title", new.title, MAX_TITLE),
             "description": text("description", new.description, MAX_DESCRIPTION),
@@ -138,6 +157,64 @@ def create_case(
     case = get_case(conn, row, actor)
     case["possible_duplicates"] = duplicates(conn, row, actor)
     return case
+
+
+def _unlocated(
+    conn: Connection,
+    new: NewCase,
+    actor: Actor,
+    source: str,
+    cat: dict[str, Any],
+    placed: Placement,
+) -> dict[str, Any]:
+    """A case whose address could not be placed with confidence: kept without a point or
+    grid, flagged (needs_location) for a person to place, with the best match's precision
+    and score. A grid worker files in their own grid only, so may not file one."""
+    if row_scope(CASES, actor) == OWN_GRID:
+        raise Forbidden(
+            f"this address could not be placed in a grid ({placed.message or placed.status}); "
+            "a grid worker files cases in their own grid: give the coordinates"
+        )
+    if placed.status == "outside":
+        raise InvalidInput(f"address: {placed.message}")
+    row = conn.execute(
+        sa.text(
+            """
+            INSERT INTO cases (category, title, description, status, reporter_name,
+                               reporter_phone, address, geom, source, respond_by, close_by,
+                               geocode_precision, geocode_score, needs_location)
+            VALUES (:category, :title, :description, 'reported', :rname, :rphone, :address,
+                    NULL, :source, now() + :respond * interval '1 hour',
+                    now() + :close * interval '1 hour', :precision, :score, true)
+            RETURNING id
+            """
+        ),
+        {
+            "category": new.category,
+            "title": text("title", new.title, MAX_TITLE),
+            "description": text("description", new.description, MAX_DESCRIPTION),
+            "rname": text("reporter_name", new.reporter_name, MAX_NAME),
+            "rphone": text("reporter_phone", new.reporter_phone, 30),
+            "address": text("address", new.address, MAX_ADDRESS),
+            "source": source,
+            "respond": cat["respond_hours"],
+            "close": cat["close_hours"],
+            "precision": placed.precision,
+            "score": placed.score,
+        },
+    ).scalar_one()
+    record(conn, row, actor, "report", None, "reported", placed.message or None)
+    if not may_read_features(CASES, actor):
+        by = conn.execute(sa.text("SELECT respond_by FROM cases WHERE id = :id"), {"id": row})
+        return {
+            "id": row,
+            "version": 1,
+            "status": "reported",
+            "grid": None,
+            "needs_location": True,
+            "respond_by": iso(by.scalar_one()),
+        }
+    return get_case(conn, row, actor)
 
 
 def duplicates(conn: Connection, case_id: int, actor: Actor) -> list[dict[str, Any]]:

@@ -57,6 +57,7 @@ SELECT t.id, t.category, cc.label AS category_label, cc.major, cc.major_label,
        u.code AS unit_code, u.name AS unit_name, {personal},
        g.village_code, rv.name AS village_name, rt.code AS town_code, rt.name AS town_name,
        t.on_boundary, t.snap_distance_m, t.responded_at, t.closed_at,
+       t.geocode_precision, t.geocode_score, t.needs_location,
        {RESPOND_BY} AS respond_by, {CLOSE_BY} AS close_by, {OVERDUE} AS overdue,
        t.closed_at <= {CLOSE_BY} AS closed_on_time {FROM}
   LEFT JOIN regions rv ON rv.code = g.village_code

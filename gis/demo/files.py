@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from gis.demo import history
 from gis.demo.areas import LEVELS
 from gis.demo.city import CitySpec, generate_boundaries
+from gis.demo.gazetteer import make_gazetteer
 from gis.demo.things import make_things
 from gis.io.importer import ImportSummary, import_source
 from gis.io.read import Source, read_source
@@ -57,6 +58,9 @@ def write_city(
         else:
             write_geojson(frame, out / f"{layer}.geojson")
         counts[layer] = len(frame)
+    gazetteer = make_gazetteer(boundaries, things["stations"], spec.seed)
+    write_geojson(gazetteer, out / "gazetteer.geojson")
+    counts["gazetteer"] = len(gazetteer)
     return counts
 
 
@@ -68,7 +72,7 @@ def empty_layers(engine: Engine) -> None:
         conn.execute(
             sa.text(
                 "TRUNCATE regions, grids, units, cases, case_history, hotspots, parcels, "
-                "stations RESTART IDENTITY CASCADE"
+                "stations, gazetteer RESTART IDENTITY CASCADE"
             )
         )
 
@@ -108,6 +112,15 @@ def load_demo(
                 )
             )
         history.write(conn, seed, at)
+        gazetteer = make_gazetteer(frames, things["stations"], seed)  # issue 14: geocoding
+        summaries.append(
+            import_source(
+                conn,
+                get_layer("gazetteer"),
+                Source(gazetteer, 4326),
+                f"demo gazetteer (seed {seed})",
+            )
+        )
     with engine.begin() as conn:  # the analysts' computed layers (issue 13), so the map has them
         publish_defaults(conn)
         coverage.refresh(conn)

@@ -31,6 +31,7 @@ EXISTING_QUERY = {
     "grids": "SELECT code FROM grids WHERE valid_to IS NULL",
     "units": "SELECT code FROM units WHERE valid_to IS NULL",
     "parcels": "SELECT code FROM parcels",
+    "gazetteer": "SELECT code FROM gazetteer",
 }
 
 

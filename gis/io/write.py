@@ -137,6 +137,10 @@ def write_rows(
     other layers go through a staging table and one INSERT … SELECT that finds parents and
     owners in SQL.
     """
+    if spec.table == "gazetteer":  # names normalised and keyed for geocoding (gis/geocode)
+        from gis.geocode.store import write_gazetteer
+
+        return write_gazetteer(conn, frame, progress)
     types = {f.name: PG_TYPES[f.kind or "text"] for f in spec.import_fields}
     if _owned_in_process(spec):
         frame = _with_owners(conn, frame)

@@ -11,6 +11,7 @@ masked or hidden.
 from __future__ import annotations
 
 from gis.errors import UnknownLayer
+from gis.geocode.levels import LEVELS as GAZETTEER_LEVELS
 from gis.registry import vocab
 from gis.registry.model import FREE_TEXT, PERSONAL, POLYGONAL, Field, Layer, Style
 
@@ -224,6 +225,33 @@ LAYERS: dict[str, Layer] = {
             min_zoom=10,
             style=Style("#8e44ad"),
             popup=("name", "kind", "hours", "address", "grid_code"),
+        ),
+        Layer(
+            id="gazetteer",
+            label="地名地址",
+            title="地名地址 gazetteer",
+            description="Named places for geocoding (gis/geocode): the hierarchy, roads and house "
+            "numbers, 村民小组, buildings, landmarks, named areas, and other names of places "
+            "(former names, short names, common miswritings) with the dates they held",
+            table="gazetteer",
+            joins="LEFT JOIN gazetteer p ON p.id = t.parent_id "
+            "LEFT JOIN gazetteer a ON a.id = t.alias_of",
+            geometry=("Point", *POLYGONAL),  # a polygon is kept, and its inner point served
+            fields=(
+                Field("code", required=True, max_len=40, queryable=True),
+                Field("name", required=True, max_len=100, queryable=True),
+                _vocab("level", GAZETTEER_LEVELS),
+                Field("kind", max_len=40, queryable=True),
+                Field("number", max_len=20, description="a house, group or building number"),
+                Field("parent_code", "p.code", max_len=40, queryable=True),
+                Field("alias_of", "a.code", max_len=40, description="the place this names"),
+                Field("valid_from", kind="date"),
+                Field("valid_to", kind="date"),
+            ),
+            id_field="code",
+            min_zoom=15,  # house numbers: a street's worth per tile
+            style=Style("#7d3c98"),
+            popup=("name", "level", "number", "parent_code", "alias_of"),
         ),
     )
 }

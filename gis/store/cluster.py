@@ -23,6 +23,11 @@ from gis.store.settings import Settings
 UNPRIVILEGED = "postgres"
 
 
+# Chinese text needs a UTF-8 encoding and ctype (normalize(), regular expressions, sorting);
+# a database is made so whatever the cluster's default (a copy keeps its template's).
+UTF8 = sql.SQL(" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+
+
 def pg_bindir() -> Path:
     """The directory of initdb/pg_ctl: the newest /usr/lib/postgresql/N/bin, else PATH."""
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
@@ -261,8 +266,8 @@ class LocalCluster:
             ).fetchone()
             if not exists:
                 conn.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                        sql.Identifier(name), sql.Identifier(OWNER)
+                    sql.SQL("CREATE DATABASE {} OWNER {}{}").format(
+                        sql.Identifier(name), sql.Identifier(OWNER), UTF8
                     )
                 )
         with self._superuser(name) as conn:
@@ -277,9 +282,7 @@ class LocalCluster:
                 sql.SQL("CREATE DATABASE {} OWNER {}{}").format(
                     sql.Identifier(name),
                     sql.Identifier(OWNER),
-                    sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-                    if template
-                    else sql.SQL(""),
+                    sql.SQL(" TEMPLATE {}").format(sql.Identifier(template)) if template else UTF8,
                 )
             )
         if not template:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     CHAR,
+    REAL,
     BigInteger,
     Boolean,
     Computed,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -145,7 +147,7 @@ class Case(_Owned, Base):
     )
     reporter_name: Mapped[str | None] = mapped_column(Text)
     reporter_phone: Mapped[str | None] = mapped_column(Text)
-    geom = mapped_column(_geom("POINT"), nullable=False)
+    geom = mapped_column(_geom("POINT"), nullable=True)  # none: filed by a vague address (0012)
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     source: Mapped[str] = mapped_column(Text, server_default=text("'import'::text"))
     address: Mapped[str | None] = mapped_column(Text)
@@ -156,8 +158,13 @@ class Case(_Owned, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )
+    # filed by address (migration 0012): how sure the place is, or that a person must place it
+    geocode_precision: Mapped[str | None] = mapped_column(Text)
+    geocode_score: Mapped[float | None] = mapped_column(REAL)
+    needs_location: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     __table_args__ = (
         Index("cases_geom_idx", "geom", postgresql_using="gist"),
+        Index("cases_needs_location_idx", "id", postgresql_where=text("needs_location")),
         Index("cases_category_idx", "category"),
         Index("cases_grid_idx", "grid_id"),
         Index("cases_reported_idx", "reported_at"),
@@ -382,3 +389,30 @@ class AreaCoverage(Base):
         DateTime(timezone=True), server_default=text("now()")
     )
     __table_args__ = (Index("area_coverage_code_idx", "code"),)
+
+
+class GazetteerEntry(Base):
+    """A named place of the gazetteer (地名地址): a level, a point (and polygon), its parent,
+    and for another name of a place the entry it names, with its dates (migration 0012)."""
+
+    __tablename__ = "gazetteer"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(Text)
+    number: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("gazetteer.id"))
+    alias_of: Mapped[int | None] = mapped_column(Integer, ForeignKey("gazetteer.id"))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    norm: Mapped[str] = mapped_column(Text)
+    bigrams: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    geom = mapped_column(_geom("POINT"), nullable=False)
+    area = mapped_column(_geom("MULTIPOLYGON"))
+    __table_args__ = (
+        Index("gazetteer_bigrams_idx", "bigrams", postgresql_using="gin"),
+        Index("gazetteer_geom_idx", "geom", postgresql_using="gist"),
+        Index("gazetteer_parent_idx", "parent_id", "level"),
+        Index("gazetteer_norm_idx", "norm"),
+    )

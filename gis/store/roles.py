@@ -45,6 +45,7 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "grid_hotspots": ("SELECT", "INSERT", "DELETE"),
     "area_coverage": ("SELECT", "INSERT", "DELETE"),
     "grid_coverage": ("SELECT",),  # a view over area_coverage
+    "gazetteer": ("SELECT", "INSERT", "UPDATE"),  # imported like a layer (migration 0012)
 }
 
 PG_HBA = """\

@@ -1,0 +1,1 @@
+"""Geocoding by address over the local gazetteer: normalise, parse, match, rank, reverse."""
