@@ -18,7 +18,6 @@ from gis.errors import InvalidInput
 from gis.geocode.answer import CONFIDENT, check_text, geocode
 from gis.geocode.cache import gazetteer_index
 from gis.geocode.index import GazetteerIndex
-from gis.io.locate_csv import _count_rows
 
 CHUNK = 20_000
 ADDRESS_NAMES = ("address", "地址")
@@ -34,6 +33,12 @@ ADDED = (
     "geocode_address",
     "geocode_note",
 )
+
+
+def _count_rows(path: Path) -> int:
+    """The data lines of a CSV file (its lines less the header), for the progress bar."""
+    with path.open("rb") as f:
+        return max(sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b"")) - 1, 0)
 
 
 @dataclass
