@@ -86,8 +86,11 @@ def nearest_stations(conn: Connection, case_id: int, actor: Actor) -> list[dict[
 
 
 def around(conn: Connection, case_id: int, actor: Actor) -> dict[str, Any]:
-    """The case panel's surroundings; NotFound unless `actor` may see the case."""
-    get_case(conn, case_id, actor)
+    """The case panel's surroundings; NotFound unless `actor` may see the case. A case still
+    without a point (filed by an address too vague to place, issue 14) has none yet."""
+    case = get_case(conn, case_id, actor)
+    if case.get("lon") is None:
+        return {"duplicates": [], "nearby": [], "stations": [], "unlocated": True}
     return {
         "duplicates": duplicates(conn, case_id, actor),
         "nearby": nearby_cases(conn, case_id, actor),
