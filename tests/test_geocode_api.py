@@ -318,6 +318,12 @@ def test_vague_address_stays_unlocated(writable: tuple[ServerProcess, str, Engin
         timeout=30,
     )
     assert [c["id"] for c in r.json()["cases"]] == [case["id"]]  # the one to place
+    # the case panel's surroundings: none yet, said plainly (not a 500)
+    r = httpx.get(
+        f"{server.base}/api/v1/cases/{case['id']}/nearby", headers=bearer(token), timeout=30
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"duplicates": [], "nearby": [], "stations": [], "unlocated": True}
     # the lists and exports still read it
     r = httpx.get(
         server.base + "/api/v1/cases",
