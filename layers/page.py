@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import folium
 
@@ -45,8 +46,11 @@ def preloads() -> list[str]:
     ]
 
 
+@lru_cache(maxsize=8)
 def build_page(extent: Extent | None) -> Page:
-    """The console: folium's map, the console's skeleton and module; inline script moved out."""
+    """The console: folium's map, the console's skeleton and module; inline script moved out.
+    Built once per extent (folium renders in tens of milliseconds; the page and its script are
+    asked for on every load)."""
     m = folium.Map(
         location=[25.4, 119.0],
         zoom_start=11,
