@@ -64,7 +64,7 @@ def _write(
     partition_info: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     batch = pa.RecordBatch.from_pandas(part.reset_index(drop=True), preserve_index=False)
-    located, lon, lat = locate_batch(batch, plan.index(), where, crs, tolerance_m)
+    located, lon, lat = locate_batch(batch, plan.index(), where, crs, tolerance_m, compact=True)
     table = pa.Table.from_batches([located]).append_column(GEOMETRY, point_wkb(lon, lat))
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"geo": GEO})
     number = (partition_info or {}).get("number", 0)
