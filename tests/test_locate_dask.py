@@ -20,7 +20,7 @@ import onemap
 from gis.crs.systems import parse_crs
 from gis.errors import RowsRejected
 from gis.owners.bulk import PointColumns
-from gis.owners.bulk_dask import locate_dask
+from gis.owners.bulk_dask import _bounds, hilbert, locate_dask
 from gis.owners.bulk_geoparquet import locate_files
 from gis.owners.cache import owner_index
 from tests.helpers import PlanOracle, url_of
@@ -125,3 +125,25 @@ def test_dask_into_geoparquet_and_a_refused_file(
     with pytest.raises(RowsRejected, match="row 2"):
         locate_files(demo_ro, bad, tmp_path / "bad.parquet", parse_crs(None), address)
     assert not (tmp_path / "bad.parquet").exists()
+
+
+def test_compact_path_equals_the_oracle(demo_ro: Engine) -> None:
+    """A Dask partition's path (points along the Hilbert curve, located from their coordinates
+    with no shapely points): more points than FEW_POINTS, every clear-cut answer the oracle's."""
+    oracle = PlanOracle(demo_ro)
+    pts = _random_points(oracle, 34, 9000)
+    with demo_ro.connect() as conn:
+        index = owner_index(conn)
+    order = np.argsort(hilbert(pts[:, 0], pts[:, 1], _bounds(index)))
+    lon, lat = pts[order, 0], pts[order, 1]
+    got = index.owners(lon, lat, compact=True)
+    checked = 0
+    for i in range(len(lon)):
+        want = oracle.answer(lon[i], lat[i])
+        if want["margin_m"] < 1:
+            continue
+        assert str(got.status[i]) == want["status"], (lon[i], lat[i])
+        unit = index.unit_rows[got.unit[i]]["code"] if got.unit[i] >= 0 else None
+        assert unit == (want["unit"] or {}).get("code"), (lon[i], lat[i])
+        checked += 1
+    assert checked > 8500

@@ -259,15 +259,18 @@ def locate_batch(
     where: PointColumns,
     crs: InputCRS,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
-) -> tuple[pa.RecordBatch, NDArray[np.object_]]:
-    """with_owners, and the rows' points in EPSG:4326 (shapely; POINT EMPTY for bad rows)."""
+    compact: bool = False,
+) -> tuple[pa.RecordBatch, NDArray[np.float64], NDArray[np.float64]]:
+    """with_owners, and the rows' points in EPSG:4326 as coordinates (NaN for bad rows): the
+    callers make what they need of them (WKB straight from the numbers, or shapely points).
+    `compact`: rows in a compact order (see OwnerIndex.owners)."""
     _, found, lon, lat = problems(batch, where, crs, index.extent)
     ok = fine(found)
-    points = shapely.points(np.where(ok, lon, np.nan), np.where(ok, lat, np.nan))
-    owners = index.owners(lon[ok], lat[ok], tolerance_m, points=points[ok])
+    lon, lat = np.where(ok, lon, np.nan), np.where(ok, lat, np.nan)
+    owners = index.owners(lon[ok], lat[ok], tolerance_m, compact=compact)
     arrays = [*batch.columns, *owner_arrays(index, owners, ok, found)]
     names = [*batch.schema.names, *OWNER_COLUMNS]
-    return pa.RecordBatch.from_arrays(arrays, names=names), points
+    return pa.RecordBatch.from_arrays(arrays, names=names), lon, lat
 
 
 def owner_schema(schema: pa.Schema) -> pa.Schema:

@@ -157,8 +157,8 @@ def _located(
     part: pd.DataFrame, where: PointColumns, crs: InputCRS, tolerance_m: float, plan: PortablePlan
 ) -> gpd.GeoDataFrame:
     batch = pa.RecordBatch.from_pandas(part.reset_index(drop=True), preserve_index=False)
-    located, points = locate_batch(batch, plan.index(), where, crs, tolerance_m)
-    return gpd.GeoDataFrame(_frame(located), geometry=points, crs="EPSG:4326")
+    located, lon, lat = locate_batch(batch, plan.index(), where, crs, tolerance_m, compact=True)
+    return gpd.GeoDataFrame(_frame(located), geometry=shapely.points(lon, lat), crs="EPSG:4326")
 
 
 def spatial(
@@ -174,7 +174,9 @@ def spatial(
     parts = partitions or points.npartitions
     meta = points._meta.assign(**{KEY: np.zeros(0, dtype=np.uint32)})
     keyed = points.map_partitions(_keyed, where, crs, plan, meta=meta)
-    return plan, keyed.set_index(KEY, divisions=divisions(index, parts), sorted=False)
+    return plan, keyed.set_index(
+        KEY, divisions=divisions(index, parts), sorted=False, shuffle_method="tasks"
+    )
 
 
 def locate_dask(

@@ -82,6 +82,33 @@ def _query_threads(tree: shapely.STRtree, polygons: np.ndarray) -> tuple[np.ndar
     return pairs[0], pairs[1]
 
 
+def _query_xy(
+    tree: shapely.STRtree, polygons: np.ndarray, x: np.ndarray, y: np.ndarray, run: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
+    """As _query_threads, for points given as coordinates in a compact order (along a Hilbert
+    curve): the boxes of `run` consecutive points query the polygons' tree, each candidate
+    pair is cut by the polygon's box, then tested on the coordinates (GEOS's prepared
+    intersects of x, y); no point geometries are made. Half the time of _query_threads."""
+    n = len(x)
+    starts = np.arange(0, n, run)
+    boxes = shapely.box(
+        np.minimum.reduceat(x, starts),
+        np.minimum.reduceat(y, starts),
+        np.maximum.reduceat(x, starts),
+        np.maximum.reduceat(y, starts),
+    )
+    box, poly = tree.query(boxes)
+    sizes = np.minimum(starts[box] + run, n) - starts[box]
+    poly = np.repeat(poly, sizes)
+    pt = np.repeat(starts[box] - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+    b = shapely.bounds(polygons)[poly]
+    px, py = x[pt], y[pt]
+    keep = (px >= b[:, 0]) & (px <= b[:, 2]) & (py >= b[:, 1]) & (py <= b[:, 3])
+    poly, pt = poly[keep], pt[keep]
+    hit = shapely.intersects_xy(polygons[poly], x[pt], y[pt])
+    return poly[hit], pt[hit]
+
+
 class OwnerIndex:
     """The current grids and units in memory, for vectorised locating."""
 
@@ -162,18 +189,25 @@ class OwnerIndex:
         lat: NDArray[np.float64],
         tolerance_m: float = DEFAULT_TOLERANCE_M,
         points: np.ndarray | None = None,
+        compact: bool = False,
     ) -> Owners:
-        """Owners of each (lon, lat) in EPSG:4326 (or of `points`), by the ownership rules."""
-        if points is None:
-            points = shapely.points(lon, lat)
-        n = len(points)
-        if n < FEW_POINTS:  # few points: query the polygons' trees with them
-            upt, upoly = self.unit_tree.query(points, predicate="intersects")
-            gpt, gpoly = self.untiled_tree.query(points, predicate="intersects")
-        else:  # many: index the points and query with the prepared polygons, over threads
-            tree = shapely.STRtree(points)
-            upoly, upt = _query_threads(tree, self.unit_geoms)
-            gpoly, gpt = _query_threads(tree, self.grid_geoms[self.untiled])
+        """Owners of each (lon, lat) in EPSG:4326 (or of `points`), by the ownership rules.
+        `compact`: the points come in a compact order (a Hilbert range sorted, as Dask's
+        partitions): they are located from their coordinates (_query_xy)."""
+        n = len(lon) if points is None else len(points)
+        if compact and points is None and n >= FEW_POINTS:
+            upoly, upt = _query_xy(self.unit_tree, self.unit_geoms, lon, lat)
+            untiled = self.grid_geoms[self.untiled]
+            gpoly, gpt = _query_xy(self.untiled_tree, untiled, lon, lat)
+        else:
+            points = shapely.points(lon, lat) if points is None else points
+            if n < FEW_POINTS:  # few points: query the polygons' trees with them
+                upt, upoly = self.unit_tree.query(points, predicate="intersects")
+                gpt, gpoly = self.untiled_tree.query(points, predicate="intersects")
+            else:  # many: index the points, query with the prepared polygons, over threads
+                tree = shapely.STRtree(points)
+                upoly, upt = _query_threads(tree, self.unit_geoms)
+                gpoly, gpt = _query_threads(tree, self.grid_geoms[self.untiled])
         cand_grid = np.concatenate([self.unit_grid[upoly], self.untiled[gpoly]])
         cand_pt = np.concatenate([upt, gpt])
         none = np.iinfo(np.int64).max
@@ -189,6 +223,10 @@ class OwnerIndex:
         status = np.full(n, "inside", dtype="<U7")
         nearest = np.full(n, -1, dtype=np.int64)
         uncovered = np.flatnonzero(grid < 0)
+        if points is None:  # the compact path: points made only where needed below
+            lone = np.flatnonzero(unit < 0)  # uncovered ones included
+            points = np.empty(n, dtype=object)
+            points[lone] = shapely.points(lon[lone], lat[lone])
         if len(uncovered):
             mp = self._metric(points[uncovered])
             idx, d = self.grid_metric_tree.query_nearest(
