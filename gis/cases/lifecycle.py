@@ -32,9 +32,7 @@ ACTIONS: dict[str, Action] = {
     for a in (
         Action("register", ("reported",), "registered", DISPATCHERS, "案卷建立 register"),
         Action("cancel", ("reported",), "cancelled", DISPATCHERS, "作废 cancel"),
-        Action(
-            "dispatch", ("registered",), "dispatched", DISPATCHERS, "任务派遣 dispatch", True
-        ),
+        Action("dispatch", ("registered",), "dispatched", DISPATCHERS, "任务派遣 dispatch", True),
         Action("start", ("dispatched",), "in_progress", HANDLERS, "任务处理 start handling"),
         Action("respond", ("in_progress",), "responded", HANDLERS, "处理反馈 respond"),
         Action("close", ("responded",), "closed", DISPATCHERS, "核查结案 verify and close"),

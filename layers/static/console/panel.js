@@ -62,7 +62,7 @@ function actions(c, message) {
 
 // No point yet: say so, and place it where the map is clicked next (POST .../location).
 function unplaced(c, message) {
-  if (c.lon != null && c.lat != null) {
+  if (c.lon !== null && c.lon !== undefined) {
     return [];
   }
   const b = el("button", { type: "button", "data-testid": "case-place" }, t("place_on_map"));
