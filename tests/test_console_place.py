@@ -36,7 +36,7 @@ def test_panel_places_an_unlocated_case(
     lon, lat = grid_point(db)
     with console(chromium, server.base) as (page, rec):
         open_console(page, server.base, token=token)
-        _open_case(page, case["id"])
+        _open_case(page, case["id"])  # the search box opens it (no point to fly to)
         note = page.get_by_test_id("case-unlocated").inner_text()
         set_view(page, lat, lon, 16)
         wait_some(page, "grids")
