@@ -21,7 +21,7 @@ from api.deps import EngineDep, in_tx
 from api.events import CASES
 from gis.access.policy import in_scope, scope_sql
 from gis.access.roles import Actor
-from gis.cases import actions, intake, read
+from gis.cases import actions, intake, placing, read
 from gis.cases.filters import DEFAULT_SORT, MAX_QUERY, SORTS, CaseFilter
 from gis.cases.intake import NewCase
 from gis.cases.lifecycle import ACTIONS
@@ -75,6 +75,12 @@ class CaseIn(BaseModel):
 class ActionIn(BaseModel):
     action: str = Field(..., description=f"one of {', '.join(ACTIONS)}", examples=["dispatch"])
     note: str | None = Field(None, examples=["派至网格长处理"])
+
+
+class PlaceIn(Location):
+    address: str | None = Field(
+        None, description="instead of a point: an address the gazetteer is sure of"
+    )
 
 
 def _xy(loc: Location | None) -> tuple[float | None, float | None]:
@@ -305,6 +311,32 @@ async def act(
 ) -> JSONResponse:
     case = await in_tx(
         engine, lambda c: actions.act(c, case_id, body.action, body.note, actor, if_match)
+    )
+    return _case_response(case)
+
+
+@router.post(
+    "/{case_id}/location",
+    summary="Place a case (a point or an address): its grid and unit follow; needs_location ends",
+    responses={
+        409: {"description": "the case is closed or cancelled"},
+        412: {"description": "If-Match is not the case's current version"},
+        422: {"description": "the point is outside every grid, or the address is not sure"},
+        428: {"description": "If-Match is missing"},
+    },
+)
+async def place(
+    case_id: int,
+    body: PlaceIn,
+    actor: ActorDep,
+    engine: EngineDep,
+    if_match: str | None = Header(None, description='the ETag of the case, e.g. "3"'),
+) -> JSONResponse:
+    given = any(v is not None for v in (body.lon, body.lat, body.x, body.y))
+    x, y = _xy(body) if given else (None, None)
+    case = await in_tx(
+        engine,
+        lambda c: placing.place_case(c, case_id, actor, if_match, x, y, body.crs, body.address),
     )
     return _case_response(case)
 

@@ -55,30 +55,9 @@ def act(
     if_match: str | None,
 ) -> dict[str, Any]:
     """Take `action` on a case at the version the caller saw; one history row per change."""
-    tags = parse_if_match(if_match)
     note = text("note", note, MAX_NOTE)
-    scope, binds = scope_sql(CASES, actor)
-    row = conn.execute(
-        sa.text(
-            f"SELECT t.status, t.version FROM {CASES.source} "
-            f"WHERE t.id = :id AND {scope} FOR UPDATE OF t"
-        ),
-        {"id": case_id, **binds},
-    ).first()
-    if row is None:
-        raise NotFound(f"no case {case_id} that you may see")
-    status, current = row
-    if ANY not in tags and str(current) not in tags:
-        weak = (
-            " (If-Match compares strongly: send the ETag without W/)"
-            if any(t.startswith("W/") for t in tags)
-            else ""
-        )
-        raise StaleVersion(
-            f"case {case_id} is at version {current}, not {', '.join(tags)[:60]}: someone "
-            f"changed it; GET it again and decide anew{weak}"
-        )
-    to = next_status(status, action, actor.role)
+    status, grid_id = lock(conn, case_id, actor, if_match)
+    to = next_status(status, action, actor.role, owned=grid_id is not None)
     conn.execute(
         sa.text(
             """
@@ -93,6 +72,36 @@ def act(
     )
     record(conn, case_id, actor, action, status, to, note)
     return get_case(conn, case_id, actor)
+
+
+def lock(
+    conn: Connection, case_id: int, actor: Actor, if_match: str | None
+) -> tuple[str, int | None]:
+    """Lock a case the actor may see at the version they saw (If-Match): its status and grid
+    id; PreconditionRequired (428), NotFound or StaleVersion (412) otherwise."""
+    tags = parse_if_match(if_match)
+    scope, binds = scope_sql(CASES, actor)
+    row = conn.execute(
+        sa.text(
+            f"SELECT t.status, t.version, t.grid_id FROM {CASES.source} "
+            f"WHERE t.id = :id AND {scope} FOR UPDATE OF t"
+        ),
+        {"id": case_id, **binds},
+    ).first()
+    if row is None:
+        raise NotFound(f"no case {case_id} that you may see")
+    status, current, grid_id = row
+    if ANY not in tags and str(current) not in tags:
+        weak = (
+            " (If-Match compares strongly: send the ETag without W/)"
+            if any(t.startswith("W/") for t in tags)
+            else ""
+        )
+        raise StaleVersion(
+            f"case {case_id} is at version {current}, not {', '.join(tags)[:60]}: someone "
+            f"changed it; GET it again and decide anew{weak}"
+        )
+    return status, grid_id
 
 
 def record(

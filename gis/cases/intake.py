@@ -22,6 +22,7 @@ from gis.crs.systems import parse_crs
 from gis.errors import Forbidden, InvalidCRS, InvalidInput
 from gis.geocode.place import Placement, place
 from gis.owners.locate import locate_point
+from gis.owners.model import Location as LocatedPoint
 from gis.owners.pointcheck import cached_extent, check_points
 
 DUPLICATE_RADIUS_M = 50.0
@@ -70,16 +71,36 @@ def check_new_case(
         if not text("address", new.address, MAX_ADDRESS):
             raise InvalidInput("give the location (coordinates) or the address")
         return None, None, dict(cat)
+    lon, lat = check_point(conn, new.x, new.y, new.crs)
+    return lon, lat, dict(cat)
+
+
+def check_point(conn: Connection, x: Any, y: Any, crs_text: str | None) -> tuple[float, float]:
+    """A point given in `crs_text` (as /api/v1/locate takes it) as lon/lat in EPSG:4326, or
+    InvalidInput naming what is wrong."""
     try:
-        crs = parse_crs(new.crs)
+        crs = parse_crs(crs_text)
     except InvalidCRS as exc:
         raise InvalidInput(str(exc)) from None
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (new.x, new.y)):
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (x, y)):
         raise InvalidInput("the location must be two finite numbers")
-    checked = check_points(np.array([new.x]), np.array([new.y]), crs, cached_extent(conn))
+    checked = check_points(np.array([x]), np.array([y]), crs, cached_extent(conn))
     if checked.problems[0]:
         raise InvalidInput(f"location: {checked.problems[0]}")
-    return float(checked.lon[0]), float(checked.lat[0]), dict(cat)
+    return float(checked.lon[0]), float(checked.lat[0])
+
+
+def owner_at(conn: Connection, lon: float, lat: float) -> LocatedPoint:
+    """The grid and unit owning a point (the intake's rule), or InvalidInput when it lies
+    outside every grid."""
+    loc = locate_point(conn, lon, lat)
+    if loc.status == "outside" or loc.grid is None:
+        nearest = f"the nearest grid is {loc.nearest.code}, " if loc.nearest else ""
+        raise InvalidInput(
+            f"location ({lon:.6f}, {lat:.6f}) is outside every grid: {nearest}"
+            f"{loc.distance_m or 0:,.0f} m away; check the coordinates and the crs"
+        )
+    return loc
 
 
 def create_case(
@@ -96,13 +117,8 @@ def create_case(
             return _unlocated(conn, new, actor, source, cat, placed)
         lon, lat = placed.lon, placed.lat
         assert lon is not None and lat is not None
-    loc = locate_point(conn, lon, lat)
-    if loc.status == "outside" or loc.grid is None:
-        nearest = f"the nearest grid is {loc.nearest.code}, " if loc.nearest else ""
-        raise InvalidInput(
-            f"location ({lon:.6f}, {lat:.6f}) is outside every grid: {nearest}"
-            f"{loc.distance_m or 0:,.0f} m away; check the coordinates and the crs"
-        )
+    loc = owner_at(conn, lon, lat)
+    assert loc.grid is not None
     if row_scope(CASES, actor) == OWN_GRID and not in_scope(CASES, actor, loc.grid.code):
         raise Forbidden(
             f"this location belongs to grid {loc.grid.code}; a grid worker files cases "

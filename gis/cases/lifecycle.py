@@ -24,6 +24,7 @@ class Action:
     to: str
     roles: tuple[str, ...]
     label: str
+    needs_owner: bool = False  # refused while the case has no grid (no point yet)
 
 
 ACTIONS: dict[str, Action] = {
@@ -31,7 +32,7 @@ ACTIONS: dict[str, Action] = {
     for a in (
         Action("register", ("reported",), "registered", DISPATCHERS, "案卷建立 register"),
         Action("cancel", ("reported",), "cancelled", DISPATCHERS, "作废 cancel"),
-        Action("dispatch", ("registered",), "dispatched", DISPATCHERS, "任务派遣 dispatch"),
+        Action("dispatch", ("registered",), "dispatched", DISPATCHERS, "任务派遣 dispatch", True),
         Action("start", ("dispatched",), "in_progress", HANDLERS, "任务处理 start handling"),
         Action("respond", ("in_progress",), "responded", HANDLERS, "处理反馈 respond"),
         Action("close", ("responded",), "closed", DISPATCHERS, "核查结案 verify and close"),
@@ -46,8 +47,26 @@ def allowed(status: str, role: str) -> list[str]:
     return [a.name for a in ACTIONS.values() if status in a.from_ and role in a.roles]
 
 
-def next_status(status: str, action: str, role: str) -> str:
-    """The stage `action` leads to, or an error naming what is allowed instead."""
+PLACE = "place"
+"""Placing a case (setting its point, hence its grid and unit): not a lifecycle step, the
+stage stays; written to the history under this action name."""
+PLACERS = DISPATCHERS
+"""Who may place or re-place a case: whoever registers and dispatches it."""
+
+
+def check_place(status: str, role: str) -> None:
+    """Whether `role` may place a case at `status`: any open stage, by PLACERS."""
+    if role not in PLACERS:
+        raise Forbidden(f"a {role} may not place cases ({', '.join(PLACERS)} may)")
+    if status not in OPEN:
+        raise IllegalTransition(
+            f"cannot place a case that is {status}: only open cases ({', '.join(OPEN)}) move"
+        )
+
+
+def next_status(status: str, action: str, role: str, owned: bool = True) -> str:
+    """The stage `action` leads to, or an error naming what is allowed instead; `owned`:
+    whether the case has a grid (a case filed by a vague address has none until placed)."""
     act = ACTIONS.get(action)
     if act is None:
         raise IllegalTransition(f"unknown action {action[:40]!r}: use one of {', '.join(ACTIONS)}")
@@ -62,6 +81,11 @@ def next_status(status: str, action: str, role: str) -> str:
         raise Forbidden(
             f"a {role} may not {action} cases ({', '.join(act.roles)} may); "
             f"allowed for you now: {', '.join(allowed(status, role)) or 'nothing'}"
+        )
+    if act.needs_owner and not owned:
+        raise IllegalTransition(
+            f"cannot {action} a case with no grid: its address could not be placed; place it "
+            "first (POST /api/v1/cases/{id}/location with lon and lat, or an address)"
         )
     return act.to
 

@@ -38,8 +38,8 @@ def _case(conn: Connection, case_id: int, actor: Actor) -> list[dict[str, Any]]:
             "kind": "case",
             "id": row.id,
             "name": row.title,
-            "lon": round(row.lon, 7),
-            "lat": round(row.lat, 7),
+            "lon": None if row.lon is None else round(row.lon, 7),  # None: not placed yet
+            "lat": None if row.lat is None else round(row.lat, 7),
             "bbox": None,
         }
     ]

@@ -36,6 +36,8 @@ const WORDS = {
     upload_sending: "上传中 {mb} MB", upload_receiving: "接收结果 {mb} MB",
     upload_done: "完成：{n} 行", upload_failed: "定位失败",
     upload_row: "第 {row} 行 {column}：{reason}",
+    unlocated: "此案件尚未定位（地址无法确定），派遣前请先定位。", place_on_map: "在地图上定位",
+    click_map: "请点击地图上的位置…",
   },
   en: {
     title: "OneMap · console", public: "public", token: "token (dispatchers)", sign_in: "Sign in",
@@ -73,6 +75,8 @@ const WORDS = {
     upload_sending: "sending {mb} MB", upload_receiving: "receiving {mb} MB",
     upload_done: "done: {n} rows", upload_failed: "locating failed",
     upload_row: "row {row} {column}: {reason}",
+    unlocated: "This case has no location yet (its address was unclear): place it before dispatching.",
+    place_on_map: "Place on map", click_map: "Click the place on the map…",
   },
 };
 
@@ -87,7 +91,7 @@ const ACTIONS = {
   report: ["上报", "report"],
   register: ["案卷建立", "register"], cancel: ["作废", "cancel"], dispatch: ["任务派遣", "dispatch"],
   start: ["任务处理", "start"], respond: ["处理反馈", "respond"], close: ["核查结案", "close"],
-  rework: ["返工", "rework"], evaluate: ["综合评价", "evaluate"],
+  rework: ["返工", "rework"], evaluate: ["综合评价", "evaluate"], place: ["定位", "place"],
 };
 
 let lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh";

@@ -1,9 +1,12 @@
 // The case panel: details, owner chain with leaders, reporter (as the policy allows), full
-// history, nearby cases and stations, and one button per allowed action sent with If-Match.
+// history, nearby cases and stations, and one button per allowed action sent with If-Match;
+// a case with no point yet (filed by a vague address) is placed by the next map click.
 
 import { act, getJson, optional } from "./api.js";
 import { el } from "./esc.js";
+import { fromMap } from "./gcj.js";
 import { actionLabel, stageLabel, t } from "./i18n.js";
+import { map } from "./mapview.js";
 
 const box = () => document.getElementById("case-panel");
 let openId = null;
@@ -57,8 +60,34 @@ function actions(c, message) {
   return div;
 }
 
+// No point yet: say so, and place it where the map is clicked next (POST .../location).
+function unplaced(c, message) {
+  if (c.lon !== null && c.lon !== undefined) {
+    return [];
+  }
+  const b = el("button", { type: "button", "data-testid": "case-place" }, t("place_on_map"));
+  b.addEventListener("click", () => {
+    b.disabled = true;
+    b.textContent = t("click_map");
+    map.once("click", async (e) => {
+      const [lon, lat] = fromMap(e.latlng.lng, e.latlng.lat);
+      const res = await getJson(`/api/v1/cases/${c.id}/location`, {
+        method: "POST",
+        body: JSON.stringify({ lon, lat }),
+        headers: { "Content-Type": "application/json", "If-Match": `"${c.version}"` },
+      });
+      await settle(c, res, message);
+    });
+  });
+  return [el("p", { class: "unlocated", "data-testid": "case-unlocated" }, t("unlocated")), b];
+}
+
 async function run(c, name, message) {
-  const res = await act(c.id, name, c.version);
+  await settle(c, await act(c.id, name, c.version), message);
+}
+
+// After a change: a conflict (412) reloads and says so, a refusal says why, else reload.
+async function settle(c, res, message) {
   if (res.status === 412) {
     await open(c.id);
     const now = await getJson(`/api/v1/cases/${c.id}`);
@@ -115,6 +144,7 @@ export async function open(id) {
       [t("reported_at"), c.reported_at],
       [t("close_by"), c.close_by],
     ]),
+    ...unplaced(c, message),
     el("h4", {}, t("actions")),
     actions(c, message),
     message,
