@@ -97,9 +97,12 @@ function resync() {
   mapview.refreshCases();
 }
 
-async function afterSignIn() {
+// `opening`: the map has just asked for the view's cases with the session it found.
+async function afterSignIn(opening = false) {
   showWho();
-  mapview.reloadAll();
+  if (!opening) {
+    mapview.reloadAll();
+  }
   if (api.signedIn()) {
     await queue.reload();
     live.start(onCase, resync, () => say(i18n.t("session_ended")));
@@ -165,7 +168,7 @@ async function start() {
   if (api.signedIn()) {
     fillCategories();
   }
-  await afterSignIn();
+  await afterSignIn(true);
   document.body.dataset.ready = "true";
 }
 

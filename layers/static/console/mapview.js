@@ -179,9 +179,13 @@ export function init(onOpenCase, config = null) {
   overlays[t("cases")] = markers;
   counts.addTo(map);
   markers.addTo(map);
+  // The view's tiles and cases asked for first (the session is known by now), then the
+  // controls built while they come.
+  tileset = new TileSet(map, tiled, config?.plan_version);
+  tileset.refresh();
+  refreshCases();
   L.control.layers(null, overlays, { collapsed: true }).addTo(map);
   legend();
-  tileset = new TileSet(map, tiled, config?.plan_version);
   map.on("overlayadd overlayremove", (e) => {
     if (e.layer === counts) {
       countsWanted = e.type === "overlayadd";
@@ -194,7 +198,6 @@ export function init(onOpenCase, config = null) {
     const [lon, lat] = fromMap(c.lng, c.lat);
     filter.viewToUrl(Math.round(map.getZoom()), lat, lon);
   });
-  tileset.refresh(); // the cases follow once the page knows who signed in (reloadAll)
 }
 
 function legend() {
