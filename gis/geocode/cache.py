@@ -5,52 +5,30 @@ never waits on the database for it."""
 
 from __future__ import annotations
 
-import gc
-import threading
-import time
-
 from sqlalchemy.engine import Connection, Engine
 
 from gis.geocode.index import VERSION_SQL, GazetteerIndex
 from gis.owners.cache import owner_index
+from gis.store.kept import Kept
 
-_cache: dict[str, GazetteerIndex] = {}
-_checked: dict[str, float] = {}
-_lock = threading.Lock()
+_kept: Kept[GazetteerIndex] = Kept()
 
 
 def gazetteer_index(conn: Connection) -> GazetteerIndex:
     """The index of the gazetteer and the current plan, rebuilt when either has changed."""
-    key = str(conn.engine.url)
     plan = owner_index(conn)
     version = f"{conn.execute(VERSION_SQL).scalar_one()}|{plan.version}"
-    with _lock:
-        cached = _cache.get(key)
-        if cached is None or cached.version != version:
-            cached = _cache[key] = GazetteerIndex(conn, plan)
-            # long-lived objects out of the collector's generations (as the plan's index):
-            # full collections walking them were the p99 of GET /geocode
-            gc.collect()
-            gc.freeze()
-        return cached
+    return _kept.get(conn, version, lambda: GazetteerIndex(conn, plan))
 
 
 def current_index(engine: Engine, max_age_s: float = 1.0) -> GazetteerIndex:
     """The index, checked against the database at most every max_age_s (the HTTP hot path)."""
-    key = str(engine.url)
-    now = time.monotonic()
-    cached = _cache.get(key)
-    if cached is not None and now - _checked.get(key, 0.0) < max_age_s:
-        return cached
-    with engine.connect() as conn:
-        index = gazetteer_index(conn)
-    _checked[key] = now
-    return index
+    return _kept.current(engine, gazetteer_index, max_age_s)
 
 
 def held_index(engine: Engine) -> GazetteerIndex | None:
     """The index last built for this database, however old (never touches the database)."""
-    return _cache.get(str(engine.url))
+    return _kept.held(engine)
 
 
 def refresh_held(engine: Engine) -> None:
