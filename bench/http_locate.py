@@ -3,20 +3,18 @@ endpoint (/livez) on the same server, measured with wrk in the same run."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 import pandas as pd
 
 from bench.common import scaled_city, scaled_database
-from gis.store.settings import PROJECT_ROOT
+from bench.tiles import serving
 
 CONNECTIONS, THREADS, SECONDS = 32, 2, 15
 
@@ -67,44 +65,12 @@ def main(workers: int = 2) -> dict[str, float]:
     with scaled_database(city) as engine, tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "locate.lua"
         script.write_text(lua)
-        port = 18000 + os.getpid() % 1000
-        env = {
-            **os.environ,
-            "ONEMAP_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    httpx.get(base + "/livez", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+        url = engine.url.render_as_string(hide_password=False)
+        argv = [sys.executable, "-m", "uvicorn", "api.app:app"]
+        with serving(argv, {"ONEMAP_DATABASE_URL": url}, "/livez", workers) as base:
             httpx.get(base + "/api/v1/locate", params={"lon": 119.01, "lat": 25.43})
             trivial = _wrk(base + "/livez", None)
             locate = _wrk(base + "/", script)
-        finally:
-            server.terminate()
-            server.wait(10)
     ratio = locate["rps"] / trivial["rps"]
     print(f"(b) HTTP, {workers} uvicorn workers, {CONNECTIONS} connections, {SECONDS} s each (wrk)")
     print(

@@ -103,7 +103,8 @@ def ensure_tipg() -> Path:
 
 
 @contextmanager
-def serving(argv: list[str], env: dict[str, str], probe: str) -> Iterator[str]:
+def serving(argv: list[str], env: dict[str, str], probe: str, workers: int = 2) -> Iterator[str]:
+    """uvicorn serving `argv` on a free local port with `workers` workers, once `probe` answers."""
     port = 19000 + os.getpid() % 500 + int(time.time()) % 300
     proc = subprocess.Popen(
         [
@@ -113,7 +114,7 @@ def serving(argv: list[str], env: dict[str, str], probe: str) -> Iterator[str]:
             "--port",
             str(port),
             "--workers",
-            "2",
+            str(workers),
             "--log-level",
             "warning",
             "--no-access-log",
