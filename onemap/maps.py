@@ -4,6 +4,7 @@ scripts and styles from a OneMap server's /vendor instead of CDNs (intranets are
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,18 +42,19 @@ FOLIUM: dict[type[JSCSSMixin], dict[str, str | None]] = {
     },
 }
 
-# Written into the page by the libraries themselves, with no list to configure: these exact
-# URLs are replaced in the rendered HTML.
-HARD_CODED = {
-    # branca's colour-scale legend (explore with a numeric column, legend=True)
-    "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js": "d3/d3.min.js",
-    # geopandas' categorical legend (explore with categorical=True), made draggable
-    "https://code.jquery.com/ui/1.12.1/jquery-ui.js": "jquery-ui/jquery-ui.min.js",
+# Scripts the libraries write into the page themselves, with no list to configure (branca's
+# colour-scale legend: d3; geopandas' draggable categorical legend: jQuery UI): each rendered
+# page's links to other hosts are pointed at the server's copy by file name, and a link with no
+# copy here stops the rendering rather than reach the internet.
+BY_FILE = {
+    "d3.min.js": "d3/d3.min.js",
+    "jquery-ui.js": "jquery-ui/jquery-ui.min.js",
 }
+_LINK = re.compile(r'(<script[^>]*\ssrc="|<link[^>]*\shref=")(https?://[^"]+)"')
 
 _CDN = {cls: (list(cls.default_js), list(cls.default_css)) for cls in FOLIUM}
 _figure_render = Figure.render
-_replace: dict[str, str] = {}  # CDN URL -> local URL, applied to every rendered map
+_vendor: list[str] = []  # the server's /vendor URL, once local_map_assets has been called
 
 
 def local_map_assets(base_url: str | None = None) -> None:
@@ -84,8 +86,7 @@ def local_map_assets(base_url: str | None = None) -> None:
             raise RuntimeError(f"{cls.__name__} loads {unknown}: add them to onemap/maps.py")
         cls.default_js = _local(js, files, vendor)
         cls.default_css = _local(css, files, vendor)
-    _replace.clear()
-    _replace.update({cdn: f"{vendor}/{path}" for cdn, path in HARD_CODED.items()})
+    _vendor[:] = [vendor]
     Figure.render = _render  # type: ignore[method-assign]
 
 
@@ -97,6 +98,19 @@ def _local(
 
 def _render(self: Figure, **kwargs: Any) -> str:
     html: str = _figure_render(self, **kwargs)
-    for cdn, url in _replace.items():
-        html = html.replace(cdn, url)
-    return html
+    return _LINK.sub(_to_vendor, html)
+
+
+def _to_vendor(m: re.Match[str]) -> str:
+    """A script or style link to another host, pointed at the server's copy of its file."""
+    url = m[2]
+    vendor = _vendor[0]
+    if url.startswith(vendor + "/"):
+        return m[0]
+    path = BY_FILE.get(urlsplit(url).path.rsplit("/", 1)[-1])
+    if path is None:
+        raise RuntimeError(
+            f"a map loads {url}, which an offline intranet cannot reach: serve the npm package "
+            "under /vendor (layers/assets.PACKAGES) and name its file in onemap/maps.py BY_FILE"
+        )
+    return f'{m[1]}{vendor}/{path}"'
