@@ -22,7 +22,13 @@ from gis.crs.systems import InputCRS
 from gis.errors import InvalidInput
 from gis.io.locate_csv import CsvSummary
 from gis.io.read import LAT_NAMES, LON_NAMES, _pick
-from gis.owners.bulk import STATUSES, PointColumns, locate_batch, refuse_clashes
+from gis.owners.bulk import (
+    OWNER_COLUMNS,
+    STATUSES,
+    PointColumns,
+    locate_batch,
+    refuse_clashes,
+)
 from gis.owners.bulk_dask import PortablePlan, check_dask, dask_client, spatial
 from gis.owners.cache import owner_index
 from gis.owners.index import OwnerIndex
@@ -68,10 +74,16 @@ def _write(
     table = pa.Table.from_batches([located]).append_column(GEOMETRY, point_wkb(lon, lat))
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"geo": GEO})
     number = (partition_info or {}).get("number", 0)
-    # lz4: as small as snappy, faster; no min/max statistics of the WKB (of no use to readers)
+    # lz4: as small as snappy, faster; no min/max statistics of the WKB (of no use to readers);
+    # dictionary pages for the owner columns only (the input's own are written as they come:
+    # a dictionary tried on unique coordinates is work thrown away)
     stats = [n for n in table.schema.names if n != GEOMETRY]
     pq.write_table(
-        table, Path(dst) / f"part.{number}.parquet", compression="lz4", write_statistics=stats
+        table,
+        Path(dst) / f"part.{number}.parquet",
+        compression="lz4",
+        write_statistics=stats,
+        use_dictionary=list(OWNER_COLUMNS),
     )
     status = located.column("locate_status")
     counts = np.bincount(status.indices.to_numpy(zero_copy_only=False), minlength=len(STATUSES))
