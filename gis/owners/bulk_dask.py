@@ -11,7 +11,6 @@ partitions come out about even without a pass over the points to measure them.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import pairwise
@@ -27,7 +26,7 @@ import shapely
 from distributed import Client, Future, LocalCluster
 from geopandas.tools.hilbert_curve import _continuous_to_discrete, _encode
 
-from gis.crs.systems import InputCRS, transformer
+from gis.crs.systems import InputCRS
 from gis.errors import RowError
 from gis.owners.bulk import (
     Check,
@@ -65,35 +64,27 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Clie
 class PortablePlan:
     """An OwnerIndex as Dask sends it to workers: its arrays (the database rows as dicts, no
     WKB; the shapes as one WKB buffer each, which Dask sends as it is, ten times faster than
-    shapely objects one by one), without what is rebuilt faster than sent (trees, metric
-    shapes, lock, transformer); rebuilt once per worker process by `index()`."""
+    shapely objects one by one), without what OwnerIndex.derive() rebuilds faster than it is
+    sent (trees, lookups, metric shapes); rebuilt once per worker process by `index()`."""
 
-    REBUILT = (
-        *("lock", "_to_metric", "_chains", "grid_geoms", "unit_geoms"),
-        *("unit_tree", "untiled_tree", "grid_metric", "grid_metric_tree"),
-    )
+    SHAPES = ("grid_geoms", "unit_geoms")
 
     def __init__(self, index: OwnerIndex) -> None:
-        state = {k: v for k, v in vars(index).items() if k not in self.REBUILT}
+        left = {*OwnerIndex.DERIVED, *self.SHAPES}
+        state = {k: v for k, v in vars(index).items() if k not in left}
         state["grid_rows"] = [_row(r) for r in index.grid_rows]
         state["unit_rows"] = [_row(r) for r in index.unit_rows]
         self.version, self.state = index.version, state
-        self.shapes = {k: _flat(getattr(index, k)) for k in ("grid_geoms", "unit_geoms")}
+        self.shapes = {k: _flat(getattr(index, k)) for k in self.SHAPES}
 
     def index(self) -> OwnerIndex:
         found = _rebuilt.get(self.version)
         if found is None:
             found = OwnerIndex.__new__(OwnerIndex)
             found.__dict__.update(self.state)
-            found.grid_geoms, found.unit_geoms = (_shapes(*self.shapes[k]) for k in self.shapes)
-            shapely.prepare(found.grid_geoms)
-            shapely.prepare(found.unit_geoms)
-            found.unit_tree = shapely.STRtree(found.unit_geoms)  # as OwnerIndex.__init__ does
-            found.untiled_tree = shapely.STRtree(found.grid_geoms[found.untiled])
-            found._to_metric = transformer(4326, found.metric_epsg)
-            found.grid_metric = found._metric(found.grid_geoms)
-            found.grid_metric_tree = shapely.STRtree(found.grid_metric)
-            found._chains, found.lock = {}, threading.Lock()
+            for k, (buffer, offsets) in self.shapes.items():
+                setattr(found, k, _shapes(buffer, offsets))
+            found.derive()
             _rebuilt.clear()  # one plan per worker at a time
             _rebuilt[self.version] = found
         return found

@@ -82,31 +82,59 @@ def _query_threads(tree: shapely.STRtree, polygons: np.ndarray) -> tuple[np.ndar
     return pairs[0], pairs[1]
 
 
+class Runs:
+    """Points in a compact order (along a Hilbert curve) cut into runs of `run` consecutive
+    points, and the box of each run: made once, then asked of each polygon tree (_query_xy)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, run: int = 16) -> None:
+        self.x, self.y, self.run = x, y, run
+        self.starts = np.arange(0, len(x), run)
+        self.boxes = shapely.box(
+            np.minimum.reduceat(x, self.starts),
+            np.minimum.reduceat(y, self.starts),
+            np.maximum.reduceat(x, self.starts),
+            np.maximum.reduceat(y, self.starts),
+        )
+
+
 def _query_xy(
-    tree: shapely.STRtree, polygons: np.ndarray, x: np.ndarray, y: np.ndarray, run: int = 16
+    tree: shapely.STRtree, polygons: np.ndarray, bounds: np.ndarray, runs: Runs
 ) -> tuple[np.ndarray, np.ndarray]:
-    """As _query_threads, for points given as coordinates in a compact order (along a Hilbert
-    curve): the boxes of `run` consecutive points query the polygons' tree, each candidate
-    pair is cut by the polygon's box, then tested on the coordinates (GEOS's prepared
+    """As _query_threads, for points in runs (see Runs): the boxes of the runs query the
+    polygons' tree, each candidate pair is cut by the polygon's box (`bounds`, one row of
+    minx, miny, maxx, maxy a polygon), then tested on the coordinates (GEOS's prepared
     intersects of x, y); no point geometries are made. Half the time of _query_threads."""
-    n = len(x)
-    starts = np.arange(0, n, run)
-    boxes = shapely.box(
-        np.minimum.reduceat(x, starts),
-        np.minimum.reduceat(y, starts),
-        np.maximum.reduceat(x, starts),
-        np.maximum.reduceat(y, starts),
-    )
-    box, poly = tree.query(boxes)
-    sizes = np.minimum(starts[box] + run, n) - starts[box]
+    if not len(polygons):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    x, y, starts, n = runs.x, runs.y, runs.starts, len(runs.x)
+    box, poly = tree.query(runs.boxes)
+    sizes = np.minimum(starts[box] + runs.run, n) - starts[box]
     poly = np.repeat(poly, sizes)
     pt = np.repeat(starts[box] - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
-    b = shapely.bounds(polygons)[poly]
     px, py = x[pt], y[pt]
-    keep = (px >= b[:, 0]) & (px <= b[:, 2]) & (py >= b[:, 1]) & (py <= b[:, 3])
+    keep = (px >= bounds[0][poly]) & (px <= bounds[2][poly])
+    keep &= (py >= bounds[1][poly]) & (py <= bounds[3][poly])
     poly, pt = poly[keep], pt[keep]
-    hit = shapely.intersects_xy(polygons[poly], x[pt], y[pt])
+    hit = shapely.intersects_xy(polygons[poly], px[keep], py[keep])
     return poly[hit], pt[hit]
+
+
+def _nearest_member(
+    points: np.ndarray, groups: np.ndarray, geoms: np.ndarray, members: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """For each point, the index of the nearest of `geoms` among its group's (the lowest index
+    on a tie; -1 when the group has none): group g's are members[ends[g]:ends[g + 1]]."""
+    first, count = ends[groups], ends[groups + 1] - ends[groups]
+    owner = np.repeat(np.arange(len(points)), count)
+    member = members[np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())]
+    distance = shapely.distance(geoms[member], points[owner])
+    order = np.lexsort((member, distance, owner))  # per point: nearest first, then lowest index
+    owner, member = owner[order], member[order]
+    first = np.ones(len(owner), dtype=bool)
+    first[1:] = owner[1:] != owner[:-1]
+    out = np.full(len(points), -1, dtype=np.int64)
+    out[owner[first]] = member[first]
+    return out
 
 
 class OwnerIndex:
@@ -129,8 +157,6 @@ class OwnerIndex:
         self.unit_geoms = shapely.from_wkb([bytes(r["wkb"]) for r in u])
         position = {gid: i for i, gid in enumerate(self.grid_ids.tolist())}
         self.unit_grid = np.array([position.get(r["grid_id"], -1) for r in u], dtype=np.int64)
-        shapely.prepare(self.grid_geoms)
-        shapely.prepare(self.unit_geoms)
         # Grids whose units tile them (area sums agree): a point in such a grid is in one of
         # its units, so units alone answer for it. Other grids are queried themselves.
         unit_area = np.bincount(
@@ -140,15 +166,36 @@ class OwnerIndex:
         )
         grid_area = shapely.area(self.grid_geoms)
         self.untiled = np.flatnonzero(np.abs(grid_area - unit_area) > 1e-9 * grid_area)
-        self.unit_tree = shapely.STRtree(self.unit_geoms)
-        self.untiled_tree = shapely.STRtree(self.grid_geoms[self.untiled])
         self.columns = self._columns()
-        self._chains: dict[int, dict[str, Any]] = {}
         lon = float(np.mean(shapely.bounds(self.grid_geoms)[:, [0, 2]])) if len(g) else 120.0
         self.metric_epsg = local_metric_epsg(lon)
+        self.derive()
+
+    # What derive() makes of the shapes and the arrays above: rebuilt, never sent (Dask).
+    DERIVED = (
+        *("unit_tree", "untiled_geoms", "untiled_tree", "unit_bounds", "untiled_bounds"),
+        *("units_by_grid", "unit_ends", "_to_metric", "grid_metric", "grid_metric_tree"),
+        *("_chains", "lock"),
+    )
+
+    def derive(self) -> None:
+        """The trees and lookups built from the shapes (prepared here) and arrays."""
+        shapely.prepare(self.grid_geoms)
+        shapely.prepare(self.unit_geoms)
+        self.unit_tree = shapely.STRtree(self.unit_geoms)
+        self.untiled_geoms = self.grid_geoms[self.untiled]
+        self.untiled_tree = shapely.STRtree(self.untiled_geoms)
+        self.unit_bounds = np.ascontiguousarray(shapely.bounds(self.unit_geoms).T)
+        self.untiled_bounds = np.ascontiguousarray(shapely.bounds(self.untiled_geoms).T)
+        # each grid's units: units_by_grid[unit_ends[g]:unit_ends[g + 1]]
+        self.units_by_grid = np.argsort(self.unit_grid, kind="stable")
+        self.unit_ends = np.searchsorted(
+            self.unit_grid[self.units_by_grid], np.arange(len(self.grid_geoms) + 1)
+        )
         self._to_metric = transformer(4326, self.metric_epsg)
         self.grid_metric = self._metric(self.grid_geoms)
         self.grid_metric_tree = shapely.STRtree(self.grid_metric)
+        self._chains: dict[int, dict[str, Any]] = {}
         self.lock = threading.Lock()
 
     def _columns(self) -> dict[str, np.ndarray]:
@@ -196,9 +243,9 @@ class OwnerIndex:
         partitions): they are located from their coordinates (_query_xy)."""
         n = len(lon) if points is None else len(points)
         if compact and points is None and n >= FEW_POINTS:
-            upoly, upt = _query_xy(self.unit_tree, self.unit_geoms, lon, lat)
-            untiled = self.grid_geoms[self.untiled]
-            gpoly, gpt = _query_xy(self.untiled_tree, untiled, lon, lat)
+            runs = Runs(lon, lat)
+            upoly, upt = _query_xy(self.unit_tree, self.unit_geoms, self.unit_bounds, runs)
+            gpoly, gpt = _query_xy(self.untiled_tree, self.untiled_geoms, self.untiled_bounds, runs)
         else:
             points = shapely.points(lon, lat) if points is None else points
             if n < FEW_POINTS:  # few points: query the polygons' trees with them
@@ -207,7 +254,7 @@ class OwnerIndex:
             else:  # many: index the points, query with the prepared polygons, over threads
                 tree = shapely.STRtree(points)
                 upoly, upt = _query_threads(tree, self.unit_geoms)
-                gpoly, gpt = _query_threads(tree, self.grid_geoms[self.untiled])
+                gpoly, gpt = _query_threads(tree, self.untiled_geoms)
         cand_grid = np.concatenate([self.unit_grid[upoly], self.untiled[gpoly]])
         cand_pt = np.concatenate([upt, gpt])
         none = np.iinfo(np.int64).max
@@ -241,11 +288,11 @@ class OwnerIndex:
             status[uncovered] = np.where(snapped, "snapped", "outside")
             nearest[uncovered[~snapped]] = near[~snapped]
         # Snapped points, and points in a grid on none of its units: its nearest unit.
-        for i in np.flatnonzero((unit < 0) & (grid >= 0)).tolist():
-            candidates = np.flatnonzero(self.unit_grid == grid[i])
-            if len(candidates):
-                d = shapely.distance(self.unit_geoms[candidates], points[i])
-                unit[i] = candidates[int(np.argmin(d))]
+        lone = np.flatnonzero((unit < 0) & (grid >= 0))
+        if len(lone):
+            unit[lone] = _nearest_member(
+                points[lone], grid[lone], self.unit_geoms, self.units_by_grid, self.unit_ends
+            )
         return Owners(grid, unit, on_boundary, distance, status, nearest)
 
     def inside(self, lon: float, lat: float) -> dict[str, Any] | None:
