@@ -12,6 +12,7 @@ import pandas as pd
 
 from gis.access.roles import ANALYST, Actor
 from gis.errors import InvalidInput
+from gis.owners.counts import count_columns, ordered, tally
 from gis.stats import coverage as cov
 from gis.stats.hotspots import PERMUTATIONS, SEED, Analysis
 from gis.stats.kpis import default_period, instant
@@ -46,6 +47,22 @@ class OneMap(ABC):
         """`frame` (points) with owner columns: district, town, village, grid and unit codes and
         names, locate_status, on_boundary, distance_m, locate_error. `crs` overrides the frame's
         (give "GCJ02" or "BD09" for web-map coordinates, which no EPSG code names)."""
+
+    def count(
+        self,
+        frame: gpd.GeoDataFrame,
+        by: str = "grid",
+        columns: Sequence[str] = (),
+        crs: str | int | None = None,
+        tolerance_m: float = 50.0,
+    ) -> pd.DataFrame:
+        """How many of `frame`'s points each area at level `by` owns, and each value of
+        `columns` within it (a category, a year): columns {by}_code, {by}_name, *columns,
+        points, sorted by code; points no grid owns are counted under an empty code. With
+        `connect(..., scheduler=)` on the local store, counted on Dask."""
+        keys = count_columns(by, columns, [str(c) for c in frame.columns])
+        located = self.locate(frame, crs, tolerance_m)
+        return ordered(tally(located, keys), keys)
 
     def kpis(self, by: str = "grid", since: When = None, until: When = None) -> pd.DataFrame:
         """Performance figures (绩效评价) of each area at level `by` for cases reported in

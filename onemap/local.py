@@ -18,6 +18,7 @@ from gis.access.roles import ROLES, Actor
 from gis.access.users import authenticate
 from gis.errors import BadParameter, InvalidInput
 from gis.owners.cache import owner_index
+from gis.owners.counts import count_columns
 from gis.owners.model import DEFAULT_TOLERANCE_M
 from gis.owners.pointcheck import cached_extent, check_points
 from gis.registry.layers import get_layer
@@ -113,6 +114,36 @@ class LocalOneMap(OneMap):
         owners.loc[~ok, "locate_status"] = "error"
         owners["locate_error"] = list(checked.problems)
         return with_owners(frame, owners)
+
+    def count(
+        self,
+        frame: gpd.GeoDataFrame,
+        by: str = "grid",
+        columns: Sequence[str] = (),
+        crs: str | int | None = None,
+        tolerance_m: float = DEFAULT_TOLERANCE_M,
+    ) -> pd.DataFrame:
+        if self.scheduler is None:
+            return super().count(frame, by, columns, crs, tolerance_m)
+        from gis.owners.bulk import PointColumns
+        from gis.owners.bulk_counts import count_points
+
+        count_columns(by, columns, [str(c) for c in frame.columns])
+        x, y, parsed = points_of(frame, crs)
+        points = pd.DataFrame({c: frame[c].to_numpy() for c in columns})
+        points["_x"], points["_y"] = x, y
+        with self.engine.connect() as conn:
+            index = owner_index(conn)
+        return count_points(
+            points,
+            PointColumns("_x", "_y"),
+            parsed,
+            index,
+            by,
+            columns,
+            self.scheduler,
+            tolerance_m,
+        )
 
     def _figures(
         self, what: str, by: str, since: datetime, until: datetime, bottom: int | None

@@ -4,8 +4,10 @@ along the Hilbert curve with the plan scattered once, into frames and GeoParquet
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dask.dataframe as dd
 import geopandas as gpd
@@ -18,12 +20,13 @@ from sqlalchemy.engine import Engine
 
 import onemap
 from gis.crs.systems import parse_crs
-from gis.errors import RowsRejected
+from gis.errors import InvalidInput, RowsRejected
 from gis.owners.bulk import PointColumns
+from gis.owners.bulk_counts import count_dask
 from gis.owners.bulk_dask import _bounds, hilbert, locate_dask
 from gis.owners.bulk_geoparquet import locate_files
 from gis.owners.cache import owner_index
-from tests.helpers import PlanOracle, url_of
+from tests.helpers import PlanOracle, run_cli, url_of
 from tests.test_locate_api import _random_points
 
 
@@ -147,3 +150,92 @@ def test_compact_path_equals_the_oracle(demo_ro: Engine) -> None:
         assert unit == (want["unit"] or {}).get("code"), (lon[i], lat[i])
         checked += 1
     assert checked > 8500
+
+
+def _clear_cut(oracle: PlanOracle, seed: int, n: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Random points whose owners the oracle answers with a margin of 1 m or more, and those
+    answers (points near a tie or the tolerance are left out: a count has no place for them)."""
+    pts = _random_points(oracle, seed, n)
+    answers = [oracle.answer(lon, lat) for lon, lat in pts]
+    keep = [i for i, a in enumerate(answers) if a["margin_m"] >= 1]
+    return pts[keep], [answers[i] for i in keep]
+
+
+def test_counts_on_dask_equal_the_oracle(demo_ro: Engine, cluster: LocalCluster) -> None:
+    oracle = PlanOracle(demo_ro)
+    pts, answers = _clear_cut(oracle, 35, 2000)
+    kinds = ["路灯" if i % 3 else "井盖" for i in range(len(pts))]
+    frame = pd.DataFrame({"kind": kinds, "x": pts[:, 0], "y": pts[:, 1]})
+    want = Counter(
+        ((a["village"] or {}).get("code", ""), (a["village"] or {}).get("name", ""), k)
+        for a, k in zip(answers, kinds, strict=True)
+    )
+    assert sum(1 for a in answers if a["status"] == "outside") > 50  # counted under ""
+    with demo_ro.connect() as conn:
+        index = owner_index(conn)
+    with Client(cluster) as client:
+        points = dd.from_pandas(frame, npartitions=5)
+        got = count_dask(
+            client, points, index, PointColumns("x", "y"), parse_crs(None), "village", ["kind"]
+        )
+        with pytest.raises(InvalidInput, match="no column 'year' to count by"):
+            count_dask(client, points, index, PointColumns("x", "y"), parse_crs(None), by=["year"])
+    assert list(got.columns) == ["village_code", "village_name", "kind", "points"]
+    rows = [(r.village_code, r.village_name, r.kind) for r in got.itertuples()]
+    assert rows == sorted(rows)  # by code, then kind
+    assert dict(zip(rows, got["points"], strict=True)) == dict(want)
+
+
+def test_stats_count_cli_on_a_file_of_270000_rows(demo_ro: Engine, tmp_path: Path) -> None:
+    """`onemap stats count` on a local cluster: a CSV big enough that Dask's reader holds its
+    text in several Arrow chunks (from about 262,144 rows a partition), counted per town."""
+    oracle = PlanOracle(demo_ro)
+    pts, answers = _clear_cut(oracle, 36, 1200)
+    times = -(-270_000 // len(pts))
+    src = tmp_path / "cases.csv"
+    pd.DataFrame(
+        {
+            "编号": np.arange(len(pts) * times),
+            "lon": np.tile(pts[:, 0], times),
+            "lat": np.tile(pts[:, 1], times),
+        }
+    ).to_csv(src, index=False)
+    want = Counter((a["town"] or {}).get("code", "") for a in answers)
+    out = tmp_path / "counts.csv"
+    done = run_cli("stats", "count", str(src), "--by", "town", "--csv", str(out), engine=demo_ro)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(pts) * times:,} points" in done.stdout
+    table = pd.read_csv(out, dtype={"镇街代码": str}, keep_default_na=False, encoding="utf-8-sig")
+    assert list(table.columns) == ["镇街代码", "镇街名称", "点数"]
+    assert dict(zip(table["镇街代码"], table["点数"], strict=True)) == {
+        code: n * times for code, n in want.items()
+    }
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,lon,lat\na,119.01,25.43\nb,25.43,119.01\n")
+    refused = run_cli("stats", "count", str(bad), engine=demo_ro)
+    assert refused.returncode != 0 and "row 2" in refused.stderr, refused.stderr
+    unknown = run_cli("stats", "count", str(bad), "--column", "year", engine=demo_ro)
+    assert unknown.returncode != 0 and "no column 'year'" in unknown.stderr, unknown.stderr
+
+
+def test_onemap_count_in_process_and_on_dask(demo_ro: Engine, cluster: LocalCluster) -> None:
+    oracle = PlanOracle(demo_ro)
+    pts, answers = _clear_cut(oracle, 37, 600)
+    years = [2025 + i % 2 for i in range(len(pts))]
+    frame = gpd.GeoDataFrame(
+        {"year": years}, geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]), crs=4326
+    )
+    want = Counter(
+        ((a["grid"] or {}).get("code", ""), y) for a, y in zip(answers, years, strict=True)
+    )
+    for om in (
+        onemap.connect(url_of(demo_ro)),
+        onemap.connect(url_of(demo_ro), scheduler=cluster.scheduler_address),
+    ):
+        got = om.count(frame, "grid", ["year"])
+        assert list(got.columns) == ["grid_code", "grid_name", "year", "points"]
+        pairs = list(zip(got["grid_code"], got["year"], strict=True))
+        assert pairs == sorted(pairs)
+        assert dict(zip(pairs, got["points"], strict=True)) == dict(want)
+        with pytest.raises(InvalidInput, match="unknown level 'street'"):
+            om.count(frame, "street")

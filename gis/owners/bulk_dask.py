@@ -142,9 +142,20 @@ def divisions(index: OwnerIndex, parts: int) -> list[int]:
     return sorted({0, *inner.tolist(), top})
 
 
+def record_batch(frame: pd.DataFrame) -> pa.RecordBatch:
+    """A partition as one Arrow batch, its index left out (text read by Dask's CSV reader is
+    held in Arrow chunks, which a batch cannot take as they are)."""
+    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    return (
+        table.combine_chunks().to_batches(max_chunksize=None)[0]
+        if table.num_rows
+        else (pa.RecordBatch.from_pylist([], schema=table.schema))
+    )
+
+
 def _keyed(part: pd.DataFrame, where: PointColumns, crs: InputCRS, plan: PortablePlan) -> Any:
     index = plan.index()
-    batch = pa.RecordBatch.from_pandas(part[where.names], preserve_index=False)
+    batch = record_batch(part[where.names])
     _, _, lon, lat = problems(batch, where, crs, index.extent)
     out = part.copy()
     out[KEY] = hilbert(np.nan_to_num(lon), np.nan_to_num(lat), _bounds(index))
@@ -164,7 +175,7 @@ def _frame(located: pa.RecordBatch | pa.Table) -> pd.DataFrame:
 def _located(
     part: pd.DataFrame, where: PointColumns, crs: InputCRS, tolerance_m: float, plan: PortablePlan
 ) -> gpd.GeoDataFrame:
-    batch = pa.RecordBatch.from_pandas(part.reset_index(drop=True), preserve_index=False)
+    batch = record_batch(part)
     located, lon, lat = locate_batch(batch, plan.index(), where, crs, tolerance_m, compact=True)
     return gpd.GeoDataFrame(_frame(located), geometry=shapely.points(lon, lat), crs="EPSG:4326")
 
@@ -201,7 +212,7 @@ def locate_dask(
     GeoParquet, gis/owners/bulk_geoparquet.py goes faster (no pandas on the way)."""
     plan, shuffled = spatial(client, points, index, where, crs, partitions)
     # the answer's shape, categories (the plan's names) included: an empty batch located
-    empty = pa.RecordBatch.from_pandas(points._meta, preserve_index=False)
+    empty = record_batch(points._meta)
     out_meta = gpd.GeoDataFrame(
         _frame(with_owners(empty, index, where, crs, tolerance_m)),
         geometry=gpd.GeoSeries([], crs="EPSG:4326"),
@@ -212,7 +223,7 @@ def locate_dask(
 def _checked(
     part: pd.DataFrame, where: PointColumns, crs: InputCRS, plan: PortablePlan
 ) -> pd.DataFrame:
-    batch = pa.RecordBatch.from_pandas(part[where.names], preserve_index=False)
+    batch = record_batch(part[where.names])
     c = check_batches([batch], where, crs, plan.index().extent)
     shown = [(e.row, e.field, str(e.value), e.reason) for e in c.errors]
     return pd.DataFrame({"rows": [c.rows], "bad": [c.bad], "errors": [shown]})

@@ -29,7 +29,7 @@ from gis.owners.bulk import (
     locate_batch,
     refuse_clashes,
 )
-from gis.owners.bulk_dask import PortablePlan, check_dask, dask_client, spatial
+from gis.owners.bulk_dask import PortablePlan, check_dask, dask_client, record_batch, spatial
 from gis.owners.cache import owner_index
 from gis.owners.index import OwnerIndex
 from gis.owners.model import DEFAULT_TOLERANCE_M
@@ -69,7 +69,7 @@ def _write(
     dst: str,
     partition_info: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    batch = pa.RecordBatch.from_pandas(part.reset_index(drop=True), preserve_index=False)
+    batch = record_batch(part)
     located, lon, lat = locate_batch(batch, plan.index(), where, crs, tolerance_m, compact=True)
     table = pa.Table.from_batches([located]).append_column(GEOMETRY, point_wkb(lon, lat))
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"geo": GEO})

@@ -33,6 +33,7 @@ HEADERS: dict[str, str] = {
     "reported_at": "上报时间",
     "kind": "类型",
     "geometry": "几何(WKT)",
+    "points": "点数",
 }
 """Column -> Chinese header; columns not named here keep their names."""
 
