@@ -16,7 +16,6 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from distributed import Client
 from sqlalchemy.engine import Engine
 
@@ -53,10 +52,7 @@ def _counted(
     _, _, lon, lat = problems(batch, where, crs, index.extent)
     order = np.argsort(hilbert(np.nan_to_num(lon), np.nan_to_num(lat), _bounds(index)))
     located, _, _ = locate_batch(batch.take(pa.array(order)), index, where, crs, tolerance_m, True)
-    frame = pd.DataFrame({k: pc.cast(located.column(k), pa.string()).to_pandas() for k in keys[:2]})
-    for k in by:
-        frame[k] = located.column(k).to_pandas()
-    return tally(frame, keys)
+    return tally(pd.DataFrame({k: located.column(k).to_pandas() for k in keys}), keys)
 
 
 def count_dask(

@@ -30,9 +30,10 @@ def count_columns(level: str, by: Sequence[str], names: Sequence[str]) -> list[s
 
 def tally(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """The rows of `frame` counted by `keys` (count_columns), no owner counted under ""."""
-    frame = frame[keys].copy()
-    frame[keys[:2]] = frame[keys[:2]].astype(TEXT).fillna("")
-    return frame.groupby(keys, dropna=False, sort=False).size().rename(COUNT).reset_index()
+    groups = frame.groupby(keys, dropna=False, sort=False, observed=True)
+    counts = groups.size().rename(COUNT).reset_index()  # grouped first: categoricals stay cheap
+    counts[keys[:2]] = counts[keys[:2]].astype(TEXT).fillna("")
+    return counts
 
 
 def ordered(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
