@@ -37,13 +37,24 @@ def csp(basemap_host: str | None = None) -> str:
     return CSP.format(img=f" {basemap_host}" if basemap_host else "")
 
 
+# What the console asks first, before its map asks for tiles (main.js: the session, then the
+# lifecycle's labels and the config together): preloaded, they arrive while the scripts load.
+FIRST_ASKED = ("/api/v1/session", "/api/v1/cases/lifecycle", "/api/v1/config")
+
+
 def preloads() -> list[str]:
     """A modulepreload link per console module: the browser fetches them all at once instead of
-    discovering them import by import (three round trips deep)."""
-    return [
+    discovering them import by import (three round trips deep); and a preload of each answer
+    the console waits for before its map starts (same origin, with the session cookie)."""
+    modules = [
         f'<link rel="modulepreload" href="{assets.CONSOLE_URL}/{p.name}">'
         for p in sorted(assets.CONSOLE_DIR.glob("*.js"))
     ]
+    answers = [
+        f'<link rel="preload" href="{path}" as="fetch" crossorigin="anonymous">'
+        for path in FIRST_ASKED
+    ]
+    return [*modules, *answers]
 
 
 @lru_cache(maxsize=8)
