@@ -9,6 +9,11 @@ export function useGcj(on) {
   active = Boolean(on);
 }
 
+// Whether overlays are being shifted to GCJ-02.
+export function shifting() {
+  return active;
+}
+
 function outside(lon, lat) {
   return lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271;
 }

@@ -5,20 +5,12 @@
 
 import { fetchRaw } from "./api.js";
 import { latLngOf } from "./gcj.js";
+import { FlatPolygon, ringsOf } from "./outlines.js";
 
 const L = window.L;
 const SIZE = 512; // a tile at z covers what four 256-pixel tiles at z + 1 do
 const LABEL_MIN = [40, 16]; // pixels: an area narrower or lower than this goes unlabelled
 const LABEL_CELL = [96, 28]; // pixels: two labels' centres are at least this far apart
-
-// A GeoJSON (multi-)polygon as Leaflet's polygons: [[ring of LatLng, ...holes], ...].
-function polygonsOf(g) {
-  const rings = (polygon) => polygon.map((ring) => ring.map(latLngOf));
-  if (g?.type === "Polygon") {
-    return [rings(g.coordinates)];
-  }
-  return g?.type === "MultiPolygon" ? g.coordinates.map(rings) : [];
-}
 
 export class TiledLayer {
   constructor(map, id, options) {
@@ -86,10 +78,10 @@ export class TiledLayer {
   // Leaflet layer per grid costs a thousand times more than its few points on the canvas).
   addOutlines(fresh, zoom) {
     for (const f of fresh) {
-      const polygons = polygonsOf(f.geometry);
-      this.features.set(this.key(f), { f, polygons });
-      if (polygons.length) {
-        this.addLabel(f, zoom, () => L.latLngBounds(polygons.map((p) => p[0]).flat()));
+      const { rings, box } = ringsOf(f.geometry);
+      this.features.set(this.key(f), { f, rings });
+      if (box) {
+        this.addLabel(f, zoom, () => L.latLngBounds([box[1], box[0]], [box[3], box[2]]));
       }
     }
     this.drawOutlines(fresh.map((f) => this.features.get(this.key(f))));
@@ -97,17 +89,17 @@ export class TiledLayer {
 
   drawOutlines(items) {
     const byStyle = new Map();
-    for (const { f, polygons } of items) {
+    for (const { f, rings } of items) {
       const style = this.o.style(f);
       const k = JSON.stringify(style);
       if (!byStyle.has(k)) {
-        byStyle.set(k, { style, polygons: [] });
+        byStyle.set(k, { style, rings: [] });
       }
-      byStyle.get(k).polygons.push(...polygons);
+      byStyle.get(k).rings.push(...rings);
     }
-    for (const { style, polygons } of byStyle.values()) {
-      if (polygons.length && (style.stroke !== false || style.fill)) { // else nothing to draw
-        const shape = L.polygon(polygons, { ...style, interactive: false });
+    for (const { style, rings } of byStyle.values()) {
+      if (rings.length && (style.stroke !== false || style.fill)) { // else nothing to draw
+        const shape = new FlatPolygon(rings, style);
         this.shapes.push(shape);
         this.group.addLayer(shape);
       }
