@@ -1,4 +1,5 @@
-"""`onemap stats`: performance figures (绩效评价) and the ranking per area for a period."""
+"""`onemap stats`: performance figures (绩效评价) and the ranking per area for a period, and
+the points of a file counted per area on Dask (`count`)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def _write(rows: list[Any], csv_out: Path | None, xlsx_out: Path | None) -> None
 
 @click.group()
 def stats() -> None:
-    """Performance figures (绩效评价) and rankings per area (the definitions: README)."""
+    """Performance figures (绩效评价) and rankings per area (the definitions: README), and
+    points of a file counted per area on Dask."""
 
 
 @stats.command("kpis")
