@@ -13,6 +13,7 @@ import pandas as pd
 from gis.access.roles import ANALYST, Actor
 from gis.errors import InvalidInput
 from gis.owners.counts import count_columns, ordered, tally
+from gis.owners.model import DEFAULT_TOLERANCE_M
 from gis.stats import coverage as cov
 from gis.stats.hotspots import PERMUTATIONS, SEED, Analysis
 from gis.stats.kpis import default_period, instant
@@ -42,7 +43,10 @@ class OneMap(ABC):
 
     @abstractmethod
     def locate(
-        self, frame: gpd.GeoDataFrame, crs: str | int | None = None, tolerance_m: float = 50.0
+        self,
+        frame: gpd.GeoDataFrame,
+        crs: str | int | None = None,
+        tolerance_m: float = DEFAULT_TOLERANCE_M,
     ) -> gpd.GeoDataFrame:
         """`frame` (points) with owner columns: district, town, village, grid and unit codes and
         names, locate_status, on_boundary, distance_m, locate_error. `crs` overrides the frame's
@@ -52,9 +56,9 @@ class OneMap(ABC):
         self,
         frame: gpd.GeoDataFrame,
         by: str = "grid",
-        columns: Sequence[str] = (),
+        columns: Sequence[str] | str = (),
         crs: str | int | None = None,
-        tolerance_m: float = 50.0,
+        tolerance_m: float = DEFAULT_TOLERANCE_M,
     ) -> pd.DataFrame:
         """How many of `frame`'s points each area at level `by` owns, and each value of
         `columns` within it (a category, a year): columns {by}_code, {by}_name, *columns,

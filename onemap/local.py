@@ -119,7 +119,7 @@ class LocalOneMap(OneMap):
         self,
         frame: gpd.GeoDataFrame,
         by: str = "grid",
-        columns: Sequence[str] = (),
+        columns: Sequence[str] | str = (),
         crs: str | int | None = None,
         tolerance_m: float = DEFAULT_TOLERANCE_M,
     ) -> pd.DataFrame:

@@ -161,28 +161,41 @@ def _clear_cut(oracle: PlanOracle, seed: int, n: int) -> tuple[np.ndarray, list[
     return pts[keep], [answers[i] for i in keep]
 
 
-def test_counts_on_dask_equal_the_oracle(demo_ro: Engine, cluster: LocalCluster) -> None:
+@pytest.mark.parametrize("level", ["village", "unit"])
+def test_counts_on_dask_equal_the_oracle(
+    demo_ro: Engine, cluster: LocalCluster, level: str
+) -> None:
+    """Counted per village or unit and by a column with gaps, in partitions of more than
+    FEW_POINTS (the compact path); snapped points get their grid's nearest unit, points
+    outside coverage and a bad row (swapped coordinates) count under the empty code."""
     oracle = PlanOracle(demo_ro)
-    pts, answers = _clear_cut(oracle, 35, 2000)
-    kinds = ["路灯" if i % 3 else "井盖" for i in range(len(pts))]
+    pts, answers = _clear_cut(oracle, 35, 9000)
+    kinds = [None if i % 7 == 0 else "路灯" if i % 3 else "井盖" for i in range(len(pts))]
     frame = pd.DataFrame({"kind": kinds, "x": pts[:, 0], "y": pts[:, 1]})
+    frame.loc[len(frame)] = ["井盖", 25.43, 119.01]  # lat, lon swapped: a bad row
     want = Counter(
-        ((a["village"] or {}).get("code", ""), (a["village"] or {}).get("name", ""), k)
-        for a, k in zip(answers, kinds, strict=True)
+        ((a[level] or {}).get("code", ""), (a[level] or {}).get("name", ""), k)
+        for a, k in zip([*answers, {level: None}], [*kinds, "井盖"], strict=True)
     )
-    assert sum(1 for a in answers if a["status"] == "outside") > 50  # counted under ""
+    assert sum(1 for a in answers if a["status"] == "outside") > 200
+    assert sum(1 for a in answers if a["status"] == "snapped") > 200
     with demo_ro.connect() as conn:
         index = owner_index(conn)
+    where, crs = PointColumns("x", "y"), parse_crs(None)
     with Client(cluster) as client:
-        points = dd.from_pandas(frame, npartitions=5)
-        got = count_dask(
-            client, points, index, PointColumns("x", "y"), parse_crs(None), "village", ["kind"]
-        )
-        with pytest.raises(InvalidInput, match="no column 'year' to count by"):
-            count_dask(client, points, index, PointColumns("x", "y"), parse_crs(None), by=["year"])
-    assert list(got.columns) == ["village_code", "village_name", "kind", "points"]
-    rows = [(r.village_code, r.village_name, r.kind) for r in got.itertuples()]
-    assert rows == sorted(rows)  # by code, then kind
+        points = dd.from_pandas(frame, npartitions=1)
+        got = count_dask(client, points, index, where, crs, level, ["kind"])
+        for by, why in (
+            (["year"], "no column 'year' to count by"),
+            (["kind", "kind"], "column 'kind' given twice"),
+            (["grid_code"], "cannot count by 'grid_code'"),
+            (["points"], "cannot count by 'points'"),
+        ):
+            with pytest.raises(InvalidInput, match=why):
+                count_dask(client, points, index, where, crs, level, by)
+    assert list(got.columns) == [f"{level}_code", f"{level}_name", "kind", "points"]
+    rows = [(c, n, None if pd.isna(k) else k) for c, n, k in got.iloc[:, :3].itertuples(False)]
+    assert [r[:2] for r in rows] == sorted(r[:2] for r in rows)  # by code
     assert dict(zip(rows, got["points"], strict=True)) == dict(want)
 
 
@@ -239,3 +252,5 @@ def test_onemap_count_in_process_and_on_dask(demo_ro: Engine, cluster: LocalClus
         assert dict(zip(pairs, got["points"], strict=True)) == dict(want)
         with pytest.raises(InvalidInput, match="unknown level 'street'"):
             om.count(frame, "street")
+    one = onemap.connect(url_of(demo_ro)).count(frame, "grid", "year")  # one column by name
+    assert list(one.columns) == ["grid_code", "grid_name", "year", "points"]

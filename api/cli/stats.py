@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 
-LEVEL = click.Choice(["grid", "unit", "village", "town", "district"])
+from gis.owners.levels import LEVELS
+
+LEVEL = click.Choice(LEVELS)
 SHOWN = ("reported", "closed_rate", "closed_on_time_rate", "rework_rate", "overdue", "score")
 
 

@@ -13,11 +13,11 @@ from gis.geocode.index import GazetteerIndex
 from gis.geocode.levels import PRECISION
 from gis.geocode.match import Candidate, candidates, find_hits, foreign
 from gis.geocode.normalise import Modifier, normalise, split_modifier
+from gis.owners.levels import LEVELS
 
 MAX_LENGTH = 200
 CONFIDENT = 0.6
 """A best candidate at or above this score is taken as placed (case intake, the CSV)."""
-LEVELS = ("district", "town", "village", "grid", "unit")
 EARTH_M_PER_DEG = 111_320.0
 _REFUSED = re.compile("[\x00-\x1f\ud800-\udfff]")
 _CJK = re.compile("[\u4e00-\u9fff\uf900-\ufaff\u2e80-\u2fdf]")  # ideographs (and NFKC's)

@@ -18,10 +18,10 @@ from gis.errors import InvalidInput
 from gis.geocode.answer import CONFIDENT, check_text, geocode
 from gis.geocode.cache import gazetteer_index
 from gis.geocode.index import GazetteerIndex
+from gis.owners.levels import LEVELS
 
 CHUNK = 20_000
 ADDRESS_NAMES = ("address", "地址")
-LEVELS = ("district", "town", "village", "grid", "unit")
 ADDED = (
     "lon",
     "lat",

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from gis.crs.systems import transformer
 from gis.geocode.levels import ADMIN
 from gis.owners.index import OwnerIndex
+from gis.owners.levels import LEVELS
 
 VERSION_SQL = sa.text("SELECT version FROM layer_versions WHERE tbl = 'gazetteer'")
 ROWS_SQL = sa.text(
@@ -28,7 +29,6 @@ LEVEL_WORDS = ("街道", "社区", "大道", "镇", "乡", "村", "区", "县", 
 SUFFIXES = ("街道", "社区", "镇", "村", "区", "乡", "县")  # stripped for short names
 SHORT_LEVELS = ("district", "town", "village")
 MAX_SHARES = 20
-OWNER_LEVELS = ("district", "town", "village", "grid", "unit")
 
 
 class GazetteerIndex:
@@ -151,7 +151,7 @@ class GazetteerIndex:
         got = self._owner_of.get(i)
         if got is None:
             d = self.plan.describe(self.owners, i, float(self.lon[i]), float(self.lat[i]))
-            got = self._owner_of[i] = {lv: d.as_dict()[lv] for lv in OWNER_LEVELS}
+            got = self._owner_of[i] = {lv: d.as_dict()[lv] for lv in LEVELS}
         return {lv: dict(v) if v else None for lv, v in got.items()}
 
     def shares(self, i: int) -> list[dict[str, Any]]:

@@ -11,8 +11,7 @@ import numpy as np
 from gis.errors import OutsideCoverage
 from gis.geocode.index import GazetteerIndex
 from gis.geocode.levels import PRECISION
-
-LEVELS = ("district", "town", "village", "grid", "unit")
+from gis.owners.levels import LEVELS
 
 
 def reverse(ix: GazetteerIndex, lon: float, lat: float) -> dict[str, Any]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gis.owners.locate import unit_owning
+
 # Joined LATERAL to a relation aliased `s` with a `geom` column: grid_id, unit_id, on_boundary.
-AREA_OWNER_SQL = """
+AREA_OWNER_SQL = f"""
 LEFT JOIN LATERAL (
     SELECT g.id AS grid_id, false AS on_boundary
     FROM grids g
@@ -20,14 +22,9 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) og ON true
 LEFT JOIN LATERAL (
-    SELECT u.id AS unit_id
-    FROM units u
-    WHERE u.grid_id = og.grid_id AND u.valid_to IS NULL
-    ORDER BY ST_Covers(u.geom, ST_PointOnSurface(s.geom)) DESC,
-             u.geom <-> ST_PointOnSurface(s.geom), u.code
-    LIMIT 1
+    {unit_owning("og.grid_id", "ST_PointOnSurface(s.geom)", "u.id AS unit_id")}
 ) ou ON true
-"""
+"""  # noqa: S608 (constants of this package, no request values)
 
 SHARES_SQL = sa.text("""
 WITH target AS (

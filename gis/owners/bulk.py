@@ -23,15 +23,14 @@ from gis.crs.systems import InputCRS
 from gis.errors import InvalidInput, RowError, RowsRejected
 from gis.owners.extent import Extent
 from gis.owners.index import OwnerIndex
-from gis.owners.model import CHAIN_COLUMNS, DEFAULT_TOLERANCE_M, TABLE_COLUMNS, Owners
+from gis.owners.model import (
+    CHAIN_COLUMNS,
+    DEFAULT_TOLERANCE_M,
+    OWNER_COLUMNS,
+    Owners,
+)
 from gis.owners.pointcheck import check_points
 
-# The owner columns added to each row; `status` and `error` get a prefix, as input files
-# often have columns of those names.
-OWNER_COLUMNS = (
-    *(f"locate_{c}" if c == "status" else c for c in TABLE_COLUMNS),
-    "locate_error",
-)
 STATUSES = ("inside", "snapped", "outside", "error")
 SHOWN_ERRORS = 100  # bad rows listed in a refusal (all are counted)
 

@@ -28,6 +28,7 @@ from gis.owners.bulk_dask import (
     check_dask,
     dask_client,
     hilbert,
+    partitioned,
     plan_on,
     record_batch,
 )
@@ -70,7 +71,7 @@ def count_dask(
     keys = count_columns(level, by, [str(c) for c in points.columns])
     plan = plan_on(client, index)
     meta = pd.DataFrame({k: pd.Series([], dtype=TEXT) for k in keys[:2]})
-    for k in by:
+    for k in keys[2:]:
         meta[k] = points._meta[k]
     meta[COUNT] = pd.Series([], dtype="int64")
     per = points.map_partitions(_counted, where, crs, tolerance_m, plan, keys, meta=meta)
@@ -91,9 +92,8 @@ def count_points(
 ) -> pd.DataFrame:
     """count_dask of a frame in memory, on the cluster at `scheduler` (a local one started for
     the occasion by default); for `onemap.connect(scheduler=...).count`."""
-    parts = max(2, -(-len(frame) // rows_per_partition))
     with dask_client(scheduler) as client:
-        points = dd.from_pandas(frame, npartitions=parts)
+        points = partitioned(frame, rows_per_partition)
         return count_dask(client, points, index, where, crs, level, by, tolerance_m)
 
 

@@ -246,6 +246,12 @@ def check_dask(
     return check
 
 
+def partitioned(frame: pd.DataFrame, rows_per_partition: int = 250_000) -> dd.DataFrame:
+    """A frame in memory as a Dask frame: two partitions at least (both workers busy), and no
+    more than `rows_per_partition` rows in one."""
+    return dd.from_pandas(frame, npartitions=max(2, -(-len(frame) // rows_per_partition)))
+
+
 def locate_points(
     x: np.ndarray,
     y: np.ndarray,
@@ -258,9 +264,8 @@ def locate_points(
     """The owner columns of points (x, y), in their order, computed on Dask (bad points get
     locate_status "error", as in process); for `onemap.connect(scheduler=...)`."""
     frame = pd.DataFrame({"_row": np.arange(len(x)), "x": x, "y": y})
-    parts = max(2, -(-len(x) // rows_per_partition))
     with dask_client(scheduler) as client:
-        points = dd.from_pandas(frame, npartitions=parts)
+        points = partitioned(frame, rows_per_partition)
         located = locate_dask(client, points, index, PointColumns("x", "y"), crs, tolerance_m)
         out = located.compute()
     out = pd.DataFrame(out.drop(columns="geometry")).sort_values("_row").reset_index(drop=True)

@@ -8,17 +8,29 @@ from collections.abc import Sequence
 import pandas as pd
 
 from gis.errors import InvalidInput
+from gis.owners.levels import LEVELS
+from gis.owners.model import OWNER_COLUMNS
 
-LEVELS = ("district", "town", "village", "grid", "unit")
 COUNT = "points"
 TEXT = pd.StringDtype("pyarrow")
 
 
-def count_columns(level: str, by: Sequence[str], names: Sequence[str]) -> list[str]:
-    """The answer's key columns: the level's code and name, then `by`; InvalidInput for an
-    unknown level or a `by` column the points do not have."""
+def count_columns(level: str, by: Sequence[str] | str, names: Sequence[str]) -> list[str]:
+    """The answer's key columns: the level's code and name, then `by` (one name or several);
+    InvalidInput for an unknown level, or a `by` column the points do not have, given twice,
+    or named as an owner column or the count."""
     if level not in LEVELS:
         raise InvalidInput(f"unknown level {level!r}: use one of {', '.join(LEVELS)}")
+    by = [by] if isinstance(by, str) else list(by)
+    taken = [c for c in by if c in OWNER_COLUMNS or c == COUNT]
+    if taken:
+        raise InvalidInput(
+            f"cannot count by {', '.join(map(repr, taken))}: the answer has a column of that "
+            "name; rename it in the points"
+        )
+    twice = sorted({c for c in by if by.count(c) > 1})
+    if twice:
+        raise InvalidInput(f"column {', '.join(map(repr, twice))} given twice to count by")
     missing = [c for c in by if c not in names]
     if missing:
         raise InvalidInput(

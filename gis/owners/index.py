@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from gis.crs.systems import local_metric_epsg, transformer
 from gis.owners.extent import city_extent
+from gis.owners.levels import LEVELS
 from gis.owners.model import (
     CHAIN_COLUMNS,
     DEFAULT_TOLERANCE_M,
@@ -119,24 +120,6 @@ def _query_xy(
     return poly[hit], pt[hit]
 
 
-def _nearest_member(
-    points: np.ndarray, groups: np.ndarray, geoms: np.ndarray, members: np.ndarray, ends: np.ndarray
-) -> np.ndarray:
-    """For each point, the index of the nearest of `geoms` among its group's (the lowest index
-    on a tie; -1 when the group has none): group g's are members[ends[g]:ends[g + 1]]."""
-    first, count = ends[groups], ends[groups + 1] - ends[groups]
-    owner = np.repeat(np.arange(len(points)), count)
-    member = members[np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())]
-    distance = shapely.distance(geoms[member], points[owner])
-    order = np.lexsort((member, distance, owner))  # per point: nearest first, then lowest index
-    owner, member = owner[order], member[order]
-    first = np.ones(len(owner), dtype=bool)
-    first[1:] = owner[1:] != owner[:-1]
-    out = np.full(len(points), -1, dtype=np.int64)
-    out[owner[first]] = member[first]
-    return out
-
-
 class OwnerIndex:
     """The current grids and units in memory, for vectorised locating."""
 
@@ -226,6 +209,26 @@ class OwnerIndex:
         out["nearest_grid_code"] = self.columns["grid_code"][o.nearest]
         return out
 
+    def _nearest_unit(self, points: np.ndarray, grids: np.ndarray) -> np.ndarray:
+        """For each point, the nearest unit of its grid, in metres (the local Gauss-Krüger
+        zone; the lowest code on a tie), or -1 for a grid without units."""
+        ends = self.unit_ends
+        first, count = ends[grids], ends[grids + 1] - ends[grids]
+        owner = np.repeat(np.arange(len(points)), count)
+        step = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
+        member = self.units_by_grid[step]
+        used, back = np.unique(member, return_inverse=True)  # each unit projected once
+        distance = shapely.distance(
+            self._metric(self.unit_geoms[used])[back], self._metric(points)[owner]
+        )
+        order = np.lexsort((member, distance, owner))  # per point: nearest, then lowest code
+        owner, member = owner[order], member[order]
+        first_of = np.ones(len(owner), dtype=bool)
+        first_of[1:] = owner[1:] != owner[:-1]
+        out = np.full(len(points), -1, dtype=np.int64)
+        out[owner[first_of]] = member[first_of]
+        return out
+
     def _metric(self, geoms: np.ndarray) -> np.ndarray:
         t = self._to_metric
         return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
@@ -255,6 +258,8 @@ class OwnerIndex:
                 tree = shapely.STRtree(points)
                 upoly, upt = _query_threads(tree, self.unit_geoms)
                 gpoly, gpt = _query_threads(tree, self.untiled_geoms)
+        current = self.unit_grid[upoly] >= 0  # a unit of no current grid owns nothing
+        upoly, upt = upoly[current], upt[current]
         cand_grid = np.concatenate([self.unit_grid[upoly], self.untiled[gpoly]])
         cand_pt = np.concatenate([upt, gpt])
         none = np.iinfo(np.int64).max
@@ -290,9 +295,7 @@ class OwnerIndex:
         # Snapped points, and points in a grid on none of its units: its nearest unit.
         lone = np.flatnonzero((unit < 0) & (grid >= 0))
         if len(lone):
-            unit[lone] = _nearest_member(
-                points[lone], grid[lone], self.unit_geoms, self.units_by_grid, self.unit_ends
-            )
+            unit[lone] = self._nearest_unit(points[lone], grid[lone])
         return Owners(grid, unit, on_boundary, distance, status, nearest)
 
     def inside(self, lon: float, lat: float) -> dict[str, Any] | None:
@@ -311,7 +314,7 @@ class OwnerIndex:
         chain = self._chains.get(unit)
         if chain is None:
             d = self.location(lon, lat).as_dict()
-            chain = {k: d[k] for k in ("district", "town", "village", "grid", "unit")}
+            chain = {k: d[k] for k in LEVELS}
             self._chains[unit] = chain
         return {
             "lon": lon,

@@ -8,9 +8,25 @@ from sqlalchemy.engine import Connection
 
 from gis.owners.model import DEFAULT_TOLERANCE_M, Leader, Location, Named, Status
 
+
+def unit_owning(grid: str, p: str, columns: str, joins: str = "") -> str:
+    """SQL of the `columns` (of units u) of grid `grid`'s unit that owns point `p`: the unit
+    covering it (the lowest code on an edge), else the nearest on the ellipsoid (the lowest code
+    on a tie; gis/owners/index.py measures in the local Gauss-Krüger zone: within 0.1 %). The
+    nearest is measured only when no unit covers the point (UNION ALL under LIMIT 1)."""
+    # constants of this package only (column lists and aliases), never a request's values
+    base = f"SELECT {columns} FROM units u{joins} WHERE u.grid_id = {grid} AND u.valid_to IS NULL"  # noqa: S608
+    return (
+        f"({base} AND ST_Covers(u.geom, {p}) ORDER BY u.code LIMIT 1) UNION ALL "
+        f"({base} ORDER BY ST_Distance(u.geom::geography, {p}::geography), u.code LIMIT 1) "
+        "LIMIT 1"
+    )
+
+
 # One round trip. Covering grids first (lowest code wins, several = on a shared edge); when
-# none covers, the nearest of the 8 grids closest by index, measured on the ellipsoid.
-LOCATE_SQL = sa.text("""
+# none covers, the nearest of the 8 grids closest by index, measured on the ellipsoid; then
+# the grid's unit that owns the point (unit_owning).
+LOCATE_SQL = sa.text(f"""
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
 covering AS (
     SELECT g.id, count(*) OVER () AS n, 0.0::float8 AS d
@@ -39,12 +55,9 @@ LEFT JOIN regions v ON v.code = g.village_code
 LEFT JOIN regions t ON t.code = v.parent_code
 LEFT JOIN regions di ON di.code = t.parent_code
 LEFT JOIN LATERAL (
-    SELECT u.id, u.code, u.name, u.leader_name, u.leader_phone FROM units u, p
-    WHERE u.grid_id = g.id AND u.valid_to IS NULL
-    ORDER BY ST_Covers(u.geom, p.g) DESC, u.geom <-> p.g, u.code
-    LIMIT 1
+    {unit_owning("g.id", "p.g", "u.id, u.code, u.name, u.leader_name, u.leader_phone", ", p")}
 ) u ON true
-""")
+""")  # noqa: S608 (constants of this package, no request values)
 
 
 def locate_point(

@@ -10,6 +10,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from gis.owners.levels import LEVELS
+
 Status = Literal["inside", "snapped", "outside"]
 DEFAULT_TOLERANCE_M = 50.0
 
@@ -54,7 +56,7 @@ class Location:
     def as_dict(self, personal: bool = False) -> dict[str, Any]:
         """JSON-ready; leaders' names and phones only when `personal`."""
         out: dict[str, Any] = {"lon": self.lon, "lat": self.lat, "status": self.status}
-        for level in ("district", "town", "village", "grid", "unit"):
+        for level in LEVELS:
             area = getattr(self, level)
             out[level] = None if area is None else {"code": area.code, "name": area.name}
         if personal:
@@ -102,3 +104,11 @@ class Owners:
     distance_m: NDArray[np.float64]  # 0 inside, metres when snapped or outside (nearest grid)
     status: NDArray[np.str_]  # inside | snapped | outside
     nearest: NDArray[np.int64]  # outside: the nearest grid (not an owner); else -1
+
+
+# The owner columns added to each row; `status` and `error` get a prefix, as input files
+# often have columns of those names.
+OWNER_COLUMNS = (
+    *(f"locate_{c}" if c == "status" else c for c in TABLE_COLUMNS),
+    "locate_error",
+)

@@ -7,10 +7,9 @@
 import { shifting, toMap } from "./gcj.js";
 
 const L = window.L;
-const R = 6378137; // L.Projection.SphericalMercator.R
-const MAX_LATITUDE = 85.0511287798;
+const { R, MAX_LATITUDE } = L.Projection.SphericalMercator;
 const D = Math.PI / 180;
-const K = 0.5 / (Math.PI * R); // L.CRS.EPSG3857.transformation
+const K = 0.5 / (Math.PI * R); // as L.CRS.EPSG3857.transformation
 
 // A GeoJSON (multi-)polygon's rings, outer and holes alike (the canvas fills even-odd), and
 // its outer rings' box [minLon, minLat, maxLon, maxLat] (null when it has none).
