@@ -388,3 +388,18 @@ def assert_same_owner(got: dict[str, Any], want: dict[str, Any]) -> None:
         assert got["distance_m"] is None, where
     else:
         assert abs(got["distance_m"] - want["distance_m"]) <= 0.005 * want["distance_m"] + 0.01
+
+
+def shared_landmark(engine: Engine) -> str:
+    """The name of a landmark that several places share (an address too vague to place)."""
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                sa.text(
+                    "SELECT name FROM gazetteer WHERE kind = 'landmark' GROUP BY name "
+                    "HAVING count(*) > 3 ORDER BY name LIMIT 1"
+                )
+            ).scalar_one()
+        )

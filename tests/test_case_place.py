@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.conftest import bearer
-from tests.helpers import ServerProcess
+from tests.helpers import ServerProcess, shared_landmark
 from tests.test_geocode_api import house
 
 OWNER_SQL = """
@@ -31,13 +31,7 @@ def _post(server: ServerProcess, path: str, body: dict, token: str | None, **hea
 
 def _unlocated(server: ServerProcess, token: str, engine: Engine) -> dict[str, Any]:
     """A case filed by a vague address (a landmark several places share): no point, no grid."""
-    with engine.connect() as conn:
-        landmark = conn.execute(
-            sa.text(
-                "SELECT name FROM gazetteer WHERE kind = 'landmark' GROUP BY name "
-                "HAVING count(*) > 3 ORDER BY name LIMIT 1"
-            )
-        ).scalar_one()
+    landmark = shared_landmark(engine)
     body = {"category": "sanitation", "title": "垃圾未清运", "address": f"{landmark}旁"}
     r = _post(server, "/api/v1/cases", body, token)
     assert r.status_code == 201, r.text

@@ -50,6 +50,16 @@ def _click_centre(page) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     return float(lon), float(lat)
 
 
+def _analysis_at_centre(page) -> tuple[float, float, str]:  # type: ignore[no-untyped-def]
+    """Once the map has settled, click its middle: the point, and the owner panel's analysis
+    line about it."""
+    page.wait_for_timeout(1500)
+    lon, lat = _click_centre(page)
+    row = page.locator("[data-testid=owner-panel] tr[data-level=analysis]").first
+    row.wait_for(timeout=10_000)
+    return lon, lat, row.inner_text()
+
+
 def _grid_at(conn, lon: float, lat: float) -> int:  # type: ignore[no-untyped-def]
     return int(
         conn.execute(
@@ -96,11 +106,7 @@ def test_hotspots_show_by_class_and_say_it_on_click(
             "([lat, lon]) => { window.map_console.setView([lat, lon], 15, {animate: false}); }",
             [hot[1], hot[0]],
         )
-        page.wait_for_timeout(1500)
-        lon, lat = _click_centre(page)
-        row = page.locator("[data-testid=owner-panel] tr[data-level=analysis]").first
-        row.wait_for(timeout=10_000)
-        said = row.inner_text()
+        lon, lat, said = _analysis_at_centre(page)
     with demo_ro.connect() as conn:
         grid = _grid_at(conn, lon, lat)
         cls = conn.execute(
@@ -137,11 +143,7 @@ def test_coverage_bands_follow_the_chosen_kind(
         page.wait_for_timeout(1000)
         city = shot(page, "console-coverage")
         page.evaluate("() => { window.map_console.setZoom(15, {animate: false}); }")
-        page.wait_for_timeout(1500)
-        lon, lat = _click_centre(page)
-        row = page.locator("[data-testid=owner-panel] tr[data-level=analysis]").first
-        row.wait_for(timeout=10_000)
-        said = row.inner_text()
+        lon, lat, said = _analysis_at_centre(page)
     with demo_ro.connect() as conn:
         grid = _grid_at(conn, lon, lat)
         nearest = conn.execute(

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.conftest import bearer, counts
-from tests.helpers import ServerProcess, run_cli
+from tests.helpers import ServerProcess, run_cli, shared_landmark
 
 OWNER_LEVELS = {"district", "town", "village", "grid", "unit"}
 CANDIDATE_KEYS = {"address", "lon", "lat", "precision", "score", "matched", "owner"}
@@ -288,13 +288,7 @@ def test_case_by_address(writable: tuple[ServerProcess, str, Engine]) -> None:
 
 def test_vague_address_stays_unlocated(writable: tuple[ServerProcess, str, Engine]) -> None:
     server, token, engine = writable
-    with engine.connect() as conn:
-        landmark = conn.execute(
-            sa.text(
-                "SELECT name FROM gazetteer WHERE kind = 'landmark' GROUP BY name "
-                "HAVING count(*) > 3 ORDER BY name LIMIT 1"
-            )
-        ).scalar_one()
+    landmark = shared_landmark(engine)
     r = httpx.post(
         server.base + "/api/v1/cases",
         json=_case(token, address=f"{landmark}旁"),

@@ -293,21 +293,24 @@ async def get_case(case_id: int, actor: ActorDep, engine: EngineDep) -> JSONResp
     return _case_response(await in_tx(engine, lambda c: read.get_case(c, case_id, actor)))
 
 
+# A change to one case names the version it was made on (If-Match: the case's ETag).
+IfMatch = Annotated[str | None, Header(description='the ETag of the case, e.g. "3"')]
+VERSIONED: dict[int | str, dict[str, Any]] = {
+    412: {"description": "If-Match is not the case's current version"},
+    428: {"description": "If-Match is missing"},
+}
+
+
 @router.post(
     "/{case_id}/actions",
     summary="Move a case on: register, cancel, dispatch, start, respond, close, rework, evaluate",
     responses={
         409: {"description": "not allowed at this stage (the allowed actions are named)"},
-        412: {"description": "If-Match is not the case's current version"},
-        428: {"description": "If-Match is missing"},
+        **VERSIONED,
     },
 )
 async def act(
-    case_id: int,
-    body: ActionIn,
-    actor: ActorDep,
-    engine: EngineDep,
-    if_match: str | None = Header(None, description='the ETag of the case, e.g. "3"'),
+    case_id: int, body: ActionIn, actor: ActorDep, engine: EngineDep, if_match: IfMatch = None
 ) -> JSONResponse:
     case = await in_tx(
         engine, lambda c: actions.act(c, case_id, body.action, body.note, actor, if_match)
@@ -320,17 +323,12 @@ async def act(
     summary="Place a case (a point or an address): its grid and unit follow; needs_location ends",
     responses={
         409: {"description": "the case is closed or cancelled"},
-        412: {"description": "If-Match is not the case's current version"},
         422: {"description": "the point is outside every grid, or the address is not sure"},
-        428: {"description": "If-Match is missing"},
+        **VERSIONED,
     },
 )
 async def place(
-    case_id: int,
-    body: PlaceIn,
-    actor: ActorDep,
-    engine: EngineDep,
-    if_match: str | None = Header(None, description='the ETag of the case, e.g. "3"'),
+    case_id: int, body: PlaceIn, actor: ActorDep, engine: EngineDep, if_match: IfMatch = None
 ) -> JSONResponse:
     given = any(v is not None for v in (body.lon, body.lat, body.x, body.y))
     x, y = _xy(body) if given else (None, None)

@@ -266,6 +266,19 @@ def locate_batch(
     callers make what they need of them (WKB straight from the numbers, or shapely points).
     `compact`: rows in a compact order (see OwnerIndex.owners)."""
     _, found, lon, lat = problems(batch, where, crs, index.extent)
+    return locate_checked(batch, index, found, lon, lat, tolerance_m, compact)
+
+
+def locate_checked(
+    batch: pa.RecordBatch,
+    index: OwnerIndex,
+    found: list[str | None],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    compact: bool = False,
+) -> tuple[pa.RecordBatch, NDArray[np.float64], NDArray[np.float64]]:
+    """locate_batch of rows already checked: `found`, `lon` and `lat` as problems() gives."""
     ok = fine(found)
     lon, lat = np.where(ok, lon, np.nan), np.where(ok, lat, np.nan)
     owners = index.owners(lon[ok], lat[ok], tolerance_m, compact=compact)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from gis.crs.systems import InputCRS
 from gis.errors import InvalidInput
-from gis.owners.bulk import PointColumns, locate_batch, problems
+from gis.owners.bulk import PointColumns, locate_checked, problems
 from gis.owners.bulk_dask import (
     PortablePlan,
     _bounds,
@@ -50,9 +50,17 @@ def _counted(
     index = plan.index()
     by = keys[2:]
     batch = record_batch(part[list(dict.fromkeys([*where.names, *by]))])
-    _, _, lon, lat = problems(batch, where, crs, index.extent)
+    _, found, lon, lat = problems(batch, where, crs, index.extent)
     order = np.argsort(hilbert(np.nan_to_num(lon), np.nan_to_num(lat), _bounds(index)))
-    located, _, _ = locate_batch(batch.take(pa.array(order)), index, where, crs, tolerance_m, True)
+    located, _, _ = locate_checked(
+        batch.take(pa.array(order)),
+        index,
+        [found[i] for i in order.tolist()],
+        lon[order],
+        lat[order],
+        tolerance_m,
+        compact=True,
+    )
     return tally(pd.DataFrame({k: located.column(k).to_pandas() for k in keys}), keys)
 
 
