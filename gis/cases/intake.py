@@ -103,6 +103,35 @@ def owner_at(conn: Connection, lon: float, lat: float) -> LocatedPoint:
     return loc
 
 
+def owner_binds(lon: float, lat: float, loc: LocatedPoint) -> dict[str, Any]:
+    """A case's point and owners as bound parameters (:lon, :lat, :grid_id, :unit_id,
+    :on_boundary, :snap: the distance when snapped)."""
+    return {
+        "lon": lon,
+        "lat": lat,
+        "grid_id": loc.grid_id,
+        "unit_id": loc.unit_id,
+        "on_boundary": loc.on_boundary,
+        "snap": loc.distance_m if loc.status == "snapped" else None,
+    }
+
+
+def _filed(new: NewCase, source: str, cat: Any) -> dict[str, Any]:
+    """What a reporter filed as bound parameters, each text checked and cut to its limit, and
+    the category's deadlines (:respond, :close hours)."""
+    return {
+        "category": new.category,
+        "title": text("title", new.title, MAX_TITLE),
+        "description": text("description", new.description, MAX_DESCRIPTION),
+        "rname": text("reporter_name", new.reporter_name, MAX_NAME),
+        "rphone": text("reporter_phone", new.reporter_phone, 30),
+        "address": text("address", new.address, MAX_ADDRESS),
+        "source": source,
+        "respond": cat["respond_hours"],
+        "close": cat["close_hours"],
+    }
+
+
 def create_case(
     conn: Connection, new: NewCase, actor: Actor, source: str = "api"
 ) -> dict[str, Any]:
@@ -141,23 +170,10 @@ def create_case(
             """
         ),
         {
+            **_filed(new, source, cat),
+            **owner_binds(lon, lat, loc),
             "precision": placed.precision if placed else None,
             "score": placed.score if placed else None,
-            "category": new.category,
-            "title": text("title", new.title, MAX_TITLE),
-            "description": text("description", new.description, MAX_DESCRIPTION),
-            "rname": text("reporter_name", new.reporter_name, MAX_NAME),
-            "rphone": text("reporter_phone", new.reporter_phone, 30),
-            "address": text("address", new.address, MAX_ADDRESS),
-            "lon": lon,
-            "lat": lat,
-            "grid_id": loc.grid_id,
-            "unit_id": loc.unit_id,
-            "on_boundary": loc.on_boundary,
-            "snap": loc.distance_m if loc.status == "snapped" else None,
-            "source": source,
-            "respond": cat["respond_hours"],
-            "close": cat["close_hours"],
         },
     ).scalar_one()
     record(conn, row, actor, "report", None, "reported", None)
@@ -205,19 +221,7 @@ def _unlocated(
             RETURNING id
             """
         ),
-        {
-            "category": new.category,
-            "title": text("title", new.title, MAX_TITLE),
-            "description": text("description", new.description, MAX_DESCRIPTION),
-            "rname": text("reporter_name", new.reporter_name, MAX_NAME),
-            "rphone": text("reporter_phone", new.reporter_phone, 30),
-            "address": text("address", new.address, MAX_ADDRESS),
-            "source": source,
-            "respond": cat["respond_hours"],
-            "close": cat["close_hours"],
-            "precision": placed.precision,
-            "score": placed.score,
-        },
+        {**_filed(new, source, cat), "precision": placed.precision, "score": placed.score},
     ).scalar_one()
     record(conn, row, actor, "report", None, "reported", placed.message or None)
     if not may_read_features(CASES, actor):

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from gis.access.roles import Actor
 from gis.cases.actions import lock, record
-from gis.cases.intake import check_point, owner_at
+from gis.cases.intake import check_point, owner_at, owner_binds
 from gis.cases.lifecycle import PLACE, check_place
 from gis.cases.read import get_case
 from gis.cases.text import MAX_ADDRESS, text
@@ -66,12 +66,7 @@ def place_case(
             """
         ),
         {
-            "lon": lon,
-            "lat": lat,
-            "grid_id": loc.grid_id,
-            "unit_id": loc.unit_id,
-            "on_boundary": loc.on_boundary,
-            "snap": loc.distance_m if loc.status == "snapped" else None,
+            **owner_binds(lon, lat, loc),
             "precision": precision,
             "score": score,
             "id": case_id,
